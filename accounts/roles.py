@@ -1,0 +1,83 @@
+"""Roles are Django Groups with seeded permissions.
+
+Each module lists the permissions its roles get here as it lands and seeds them in a data
+migration (`sync_role_permissions`), so a fresh database always has every role complete.
+"""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext_lazy as _
+
+ADMIN = "Admin"
+MANAGER = "Manager"
+SALES = "Sales"
+MARKETING = "Marketing"
+SUPPORT = "Support"
+ANALYST = "Analyst"
+
+ROLES = [ADMIN, MANAGER, SALES, MARKETING, SUPPORT, ANALYST]
+
+ROLE_LABELS = {
+    ADMIN: _("Admin"),
+    MANAGER: _("Manager"),
+    SALES: _("Sales"),
+    MARKETING: _("Marketing"),
+    SUPPORT: _("Support"),
+    ANALYST: _("Analyst"),
+}
+
+ROLE_DESCRIPTIONS = {
+    ADMIN: _("Manages users, teams, settings and every record."),
+    MANAGER: _("Leads teams: sees and reassigns their records, reads reports."),
+    SALES: _("Works leads, opportunities and orders of own customers."),
+    MARKETING: _("Runs segments, campaigns and automation."),
+    SUPPORT: _("Handles service tickets of the team."),
+    ANALYST: _("Reads records and reports; changes nothing."),
+}
+
+# Admins get every permission of every model; the other roles get what is listed.
+# "app_label.codename" strings; modules extend this mapping as they land.
+ROLE_PERMISSIONS: dict[str, list[str]] = {
+    ADMIN: ["*"],
+    MANAGER: ["accounts.view_team"],
+    SALES: [],
+    MARKETING: [],
+    SUPPORT: [],
+    ANALYST: ["accounts.view_team"],
+}
+
+
+def role_label(name: str) -> str:
+    return str(ROLE_LABELS.get(name, name))
+
+
+def sync_role_permissions(apps, schema_editor=None) -> None:
+    """Create the role groups and give each exactly the permissions listed above.
+
+    Usable from a data migration (pass the historical `apps`) and from code (`django.apps.apps`).
+    Permissions are created first, since post_migrate has not yet run inside migrations.
+    """
+    from django.contrib.auth.management import create_permissions
+
+    for app_config in apps.get_app_configs():
+        # Historical app configs lack models_module, which create_permissions checks.
+        app_config.models_module = getattr(app_config, "models_module", None) or True
+        create_permissions(app_config, verbosity=0, apps=apps)
+
+    Group = apps.get_model("auth", "Group")
+    Permission = apps.get_model("auth", "Permission")
+    for role in ROLES:
+        group, _created = Group.objects.get_or_create(name=role)
+        wanted = ROLE_PERMISSIONS[role]
+        if wanted == ["*"]:
+            perms = Permission.objects.all()
+        else:
+            perms = []
+            for item in wanted:
+                app_label, codename = item.split(".", 1)
+                perms.extend(
+                    Permission.objects.filter(
+                        content_type__app_label=app_label, codename=codename
+                    )
+                )
+        group.permissions.set(perms)

@@ -1,0 +1,26 @@
+"""Every periodic job of the CRM, in one place (read by beat through CELERY_BEAT_SCHEDULE).
+
+Jobs are sweeps over due rows, never long countdowns: a job that missed a run catches up on
+the next one. Modules add their entries here as they land.
+"""
+
+from celery.schedules import crontab
+
+BEAT_SCHEDULE = {
+    # Hands undelivered business events to their subscribers; each commit also kicks it.
+    "dispatch-events": {
+        "task": "crm.dispatch_events",
+        "schedule": 30.0,
+        "options": {"expires": 25},
+    },
+    # Removes expired sessions from the database (cached_db keeps a row per session).
+    "clear-expired-sessions": {
+        "task": "accounts.clear_expired_sessions",
+        "schedule": crontab(hour=3, minute=17),
+    },
+    # Drops login attempt records older than the retention period.
+    "prune-login-attempts": {
+        "task": "accounts.prune_login_attempts",
+        "schedule": crontab(hour=3, minute=37),
+    },
+}

@@ -1,0 +1,17 @@
+"""Speed and isolation overrides for the test suite only; everything else is crm.settings."""
+
+import os
+
+# Tests use their own Redis database and Celery queue, so a running `make dev` is not disturbed
+# (and does not consume the tests' tasks). Set before crm.settings reads them.
+os.environ.setdefault("CRM_REDIS_DB", "15")
+os.environ.setdefault("CELERY_QUEUE", "crm-test")
+os.environ.setdefault("CACHE_KEY_PREFIX", "crm-test")
+
+from crm.settings import *  # noqa: E402, F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+STORAGES = {
+    **STORAGES,  # noqa: F405
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}

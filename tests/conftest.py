@@ -1,0 +1,154 @@
+"""Shared fixtures: personas, a real local SMTP server, a real Celery worker."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from email import message_from_bytes, policy
+from pathlib import Path
+
+import pytest
+from aiosmtpd.controller import Controller
+
+from accounts import roles
+from tests.factories import PASSWORD, TeamFactory, UserFactory
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+# --- personas -------------------------------------------------------------------------------
+@pytest.fixture
+def admin(db):
+    return UserFactory(email="alice.admin@example.com", first_name="Alice", roles=[roles.ADMIN])
+
+
+@pytest.fixture
+def manager(db):
+    return UserFactory(email="mia.manager@example.com", first_name="Mia", roles=[roles.MANAGER])
+
+
+@pytest.fixture
+def rep(db):
+    return UserFactory(email="bob.rep@example.com", first_name="Bob", roles=[roles.SALES])
+
+
+@pytest.fixture
+def analyst(db):
+    """Read-only: sees what their role allows, changes nothing."""
+    return UserFactory(email="carol.analyst@example.com", first_name="Carol",
+                       roles=[roles.ANALYST])
+
+
+@pytest.fixture
+def team(manager, rep):
+    return TeamFactory(name="Sales East", manager=manager, members=[manager, rep])
+
+
+@pytest.fixture
+def password():
+    return PASSWORD
+
+
+@pytest.fixture
+def client_for(client):
+    """client_for(user): the test client signed in as that user."""
+
+    def sign_in(user):
+        client.force_login(user)
+        return client
+
+    return sign_in
+
+
+# --- a real SMTP server -------------------------------------------------------------------------
+class Mailbox:
+    def __init__(self):
+        self.messages = []
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's name)
+        message = message_from_bytes(envelope.original_content, policy=policy.default)
+        self.messages.append(message)
+        return "250 Message accepted for delivery"
+
+    def wait_for(self, count=1, timeout=10.0):
+        deadline = time.monotonic() + timeout
+        while len(self.messages) < count and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return self.messages
+
+    @staticmethod
+    def text_of(message) -> str:
+        return message.get_body(preferencelist=("plain",)).get_content()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def mailbox(settings):
+    """A real SMTP server on a loopback port; Django sends its mail there during the test."""
+    handler = Mailbox()
+    port = free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    settings.MAILERS = {
+        "default": {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {"host": "127.0.0.1", "port": port, "timeout": 5},
+        }
+    }
+    try:
+        yield handler
+    finally:
+        controller.stop()
+
+
+# --- a real Celery worker -------------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def celery_worker(django_db_setup, django_db_blocker):
+    """A real `celery worker` process on the test database, the test Redis and the test queue."""
+    from django.conf import settings as django_settings
+
+    from crm.celery import app
+
+    db = django_settings.DATABASES["default"]
+    env = dict(os.environ)
+    env.update(
+        DJANGO_SETTINGS_MODULE="crm.settings_test",
+        DATABASE_URL=(
+            f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+        ),
+        PYTHONPATH=str(ROOT),
+    )
+    app.control.purge()  # nothing left over from an earlier run
+    hostname = f"test-{os.getpid()}@localhost"
+    log = open(ROOT / ".data" / "log" / "test-worker.log", "w")  # noqa: SIM115
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "tests.support.worker_app", "worker",
+         "--loglevel=INFO", "--concurrency=2", "--pool=prefork", "-n", hostname,
+         "-Q", django_settings.CELERY_TASK_DEFAULT_QUEUE, "--without-gossip", "--without-mingle"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise RuntimeError(f"the Celery worker exited early; see {log.name}")
+            if app.control.ping(destination=[hostname], timeout=0.5):
+                break
+        else:
+            raise RuntimeError(f"the Celery worker did not answer; see {log.name}")
+        yield hostname
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
