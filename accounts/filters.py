@@ -5,22 +5,25 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts import roles
 from accounts.models import Team, User
+from crm.filters import BootstrapFilterSet
 
 
-class UserFilter(django_filters.FilterSet):
+class UserFilter(BootstrapFilterSet):
     q = django_filters.CharFilter(method="search", label=_("Search"))
     role = django_filters.ModelChoiceFilter(
         field_name="groups", queryset=Group.objects.filter(name__in=roles.ROLES),
-        label=_("Role"), to_field_name="name",
+        label=_("Role"), to_field_name="name", empty_label=_("Any role"),
     )
     team = django_filters.ModelChoiceFilter(
-        field_name="teams", queryset=Team.objects.all(), label=_("Team"), to_field_name="uuid"
+        field_name="teams", queryset=Team.objects.all(), label=_("Team"), to_field_name="uuid",
+        empty_label=_("Any team"),
     )
     status = django_filters.ChoiceFilter(
         method="filter_status",
         label=_("Status"),
         choices=[("active", _("Active")), ("inactive", _("Deactivated")),
                  ("invited", _("Invitation pending"))],
+        empty_label=_("Any status"),
     )
     ordering = django_filters.OrderingFilter(
         fields=(("last_name", "name"), ("email", "email"), ("last_login", "last_login"),
@@ -28,6 +31,7 @@ class UserFilter(django_filters.FilterSet):
         field_labels={"name": _("Name"), "email": _("E-mail"), "last_login": _("Last login"),
                       "created": _("Created")},
         label=_("Sort by"),
+        empty_label=_("Name"),
     )
 
     class Meta:
@@ -53,7 +57,7 @@ class UserFilter(django_filters.FilterSet):
         return queryset
 
 
-class TeamFilter(django_filters.FilterSet):
+class TeamFilter(BootstrapFilterSet):
     q = django_filters.CharFilter(field_name="name", lookup_expr="icontains", label=_("Search"))
 
     class Meta:

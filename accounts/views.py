@@ -90,7 +90,7 @@ def set_language(request):
     user = request.user
     if user.is_authenticated and check_for_language(code) and code in dict(settings.LANGUAGES):
         if user.language != code:
-            type(user).objects.filter(pk=user.pk).update(language=code)
+            get_user_model().objects.filter(pk=user.pk).update(language=code)
     return response
 
 

@@ -9,4 +9,4 @@ def navigation(request):
     path = request.path
     active = next((item.key for item in items if path.startswith(item.url) and item.url != "/"),
                   None)
-    return {"nav_items": items, "nav_active": active, "site_name": settings.SITE_NAME}
+    return {"nav_items": items, "nav_active": active, "brand_name": settings.SITE_NAME}

@@ -10,6 +10,13 @@ os.environ.setdefault("CACHE_KEY_PREFIX", "crm-test")
 
 from crm.settings import *  # noqa: E402, F403
 
+# Several test runs may share one server (CRM_TEST_DB names this run's database).
+DATABASES["default"]["TEST"] = {"NAME": os.environ.get("CRM_TEST_DB", "test_crm")}  # noqa: F405
+# Static files come from the finders; nothing is collected for tests.
+STATIC_ROOT = None
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True
+
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STORAGES = {
     **STORAGES,  # noqa: F405

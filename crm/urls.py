@@ -3,9 +3,11 @@ from django.urls import include, path
 
 from accounts.views import home
 from crm.health import healthz
+from crm.views import favicon
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    path("favicon.ico", favicon),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("", home, name="home"),

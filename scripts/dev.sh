@@ -28,4 +28,4 @@ cat <<MSG
 
 MSG
 export CRM_PORT="$port"
-.venv/bin/honcho -f Procfile.dev start
+.venv/bin/honcho -f Procfile.dev start || [ $? -eq 130 ]  # 130: stopped with Ctrl-C

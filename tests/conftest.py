@@ -21,22 +21,32 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # --- personas -------------------------------------------------------------------------------
 @pytest.fixture
-def admin(db):
+def role_groups(db):
+    """The role groups of the data migration; transactional tests flush them, so re-seed."""
+    from django.apps import apps
+    from django.contrib.auth.models import Group
+
+    if Group.objects.filter(name__in=roles.ROLES).count() != len(roles.ROLES):
+        roles.sync_role_permissions(apps)
+
+
+@pytest.fixture
+def admin(role_groups):
     return UserFactory(email="alice.admin@example.com", first_name="Alice", roles=[roles.ADMIN])
 
 
 @pytest.fixture
-def manager(db):
+def manager(role_groups):
     return UserFactory(email="mia.manager@example.com", first_name="Mia", roles=[roles.MANAGER])
 
 
 @pytest.fixture
-def rep(db):
+def rep(role_groups):
     return UserFactory(email="bob.rep@example.com", first_name="Bob", roles=[roles.SALES])
 
 
 @pytest.fixture
-def analyst(db):
+def analyst(role_groups):
     """Read-only: sees what their role allows, changes nothing."""
     return UserFactory(email="carol.analyst@example.com", first_name="Carol",
                        roles=[roles.ANALYST])
