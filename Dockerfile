@@ -10,17 +10,14 @@
 # Settings come only from the environment (see .env.example); DEBUG defaults to off, and the
 # app refuses to start without SECRET_KEY and FIELD_ENCRYPTION_KEYS.
 
-ARG PYTHON_IMAGE=python:3.12-slim
-ARG NODE_IMAGE=node:20-slim
-
 # --- 1. front-end packages from the npm registry (exact versions of package-lock.json) --------
-FROM ${NODE_IMAGE} AS frontend
+FROM node:20-slim AS frontend
 WORKDIR /build
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund --loglevel=error
 
 # --- 2. Python dependencies in a virtualenv ------------------------------------------------------
-FROM ${PYTHON_IMAGE} AS python-deps
+FROM python:3.12-slim AS python-deps
 ENV PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PYTHONDONTWRITEBYTECODE=1
@@ -35,7 +32,7 @@ RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('/tmp/pyproject
     && /opt/venv/bin/pip install -r /tmp/requirements.txt
 
 # --- 3. build: collected static files and compiled translations ---------------------------------
-FROM ${PYTHON_IMAGE} AS build
+FROM python:3.12-slim AS build
 RUN apt-get update \
     && apt-get install -y --no-install-recommends gettext \
     && rm -rf /var/lib/apt/lists/*
@@ -60,7 +57,7 @@ RUN export DEBUG=0 \
     && python -m compileall -q -x '/(node_modules|staticfiles)/' /app
 
 # --- 4. runtime ----------------------------------------------------------------------------------
-FROM ${PYTHON_IMAGE} AS runtime
+FROM python:3.12-slim AS runtime
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \

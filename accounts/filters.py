@@ -8,9 +8,19 @@ from accounts.models import Team, User
 from crm.filters import BootstrapFilterSet
 
 
+class RoleFilter(django_filters.ModelChoiceFilter):
+    """Choices show the translated role names."""
+
+    @property
+    def field(self):
+        field = super().field
+        field.label_from_instance = lambda group: roles.role_label(group.name)
+        return field
+
+
 class UserFilter(BootstrapFilterSet):
     q = django_filters.CharFilter(method="search", label=_("Search"))
-    role = django_filters.ModelChoiceFilter(
+    role = RoleFilter(
         field_name="groups", queryset=Group.objects.filter(name__in=roles.ROLES),
         label=_("Role"), to_field_name="name", empty_label=_("Any role"),
     )

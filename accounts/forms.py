@@ -102,7 +102,8 @@ class TeamForm(VersionedModelForm):
     class Meta:
         model = Team
         fields = ["name", "description", "manager", "members"]
-        widgets = {"members": forms.CheckboxSelectMultiple}
+        widgets = {"members": forms.CheckboxSelectMultiple,
+                   "description": forms.Textarea(attrs={"rows": 3})}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

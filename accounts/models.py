@@ -6,6 +6,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.db import models
 from django.db.models.functions import Lower
+from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
 
 from accounts import roles
@@ -60,6 +61,8 @@ class User(BaseModel, AbstractUser):
         "self", verbose_name=_("invited by"), null=True, blank=True,
         on_delete=models.SET_NULL, related_name="+",
     )
+    # Bumped to end every session of the user at once (deactivation, two-factor reset).
+    session_epoch = models.PositiveIntegerField(default=0, editable=False)
 
     USERNAME_FIELD = "email"
     EMAIL_FIELD = "email"
@@ -84,6 +87,15 @@ class User(BaseModel, AbstractUser):
     def save(self, *args, **kwargs):
         self.email = normalize_email(self.email)
         super().save(*args, **kwargs)
+
+    def _get_session_auth_hash(self, secret=None):
+        """Sessions carry this hash; it changes with the password and with session_epoch."""
+        return salted_hmac(
+            "accounts.User.session_auth_hash",
+            f"{self.password}:{self.session_epoch}",
+            secret=secret,
+            algorithm="sha256",
+        ).hexdigest()
 
     @cached_property
     def role_names(self) -> frozenset[str]:

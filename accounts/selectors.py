@@ -7,19 +7,17 @@ from django.db.models import Count, Prefetch, QuerySet
 from django.shortcuts import get_object_or_404
 
 from accounts import roles
-from accounts.filters import TeamFilter, UserFilter
 from accounts.models import Team, User
 from accounts.permissions import require_admin
 
 
-def user_list_for_user(viewer: User, *, filters: dict | None = None) -> QuerySet[User]:
-    """Users an Admin manages, filtered; groups and teams prefetched (2 extra queries)."""
+def user_list_for_user(viewer: User) -> QuerySet[User]:
+    """Users an Admin manages; groups and teams prefetched (2 extra queries)."""
     require_admin(viewer)
-    qs = User.objects.prefetch_related(
+    return User.objects.prefetch_related(
         Prefetch("groups", queryset=Group.objects.only("id", "name")),
         Prefetch("teams", queryset=Team.objects.only("id", "name", "uuid")),
     )
-    return UserFilter(filters or {}, queryset=qs).qs
 
 
 def user_get_for_user(viewer: User, uuid) -> User:
@@ -27,10 +25,13 @@ def user_get_for_user(viewer: User, uuid) -> User:
     return get_object_or_404(User.objects.prefetch_related("groups", "teams"), uuid=uuid)
 
 
-def team_list_for_user(viewer: User, *, filters: dict | None = None) -> QuerySet[Team]:
+def team_list_for_user(viewer: User) -> QuerySet[Team]:
     require_admin(viewer)
-    qs = Team.objects.select_related("manager").annotate(member_count=Count("members"))
-    return TeamFilter(filters or {}, queryset=qs).qs
+    return (
+        Team.objects.select_related("manager")
+        .annotate(member_count=Count("members"))
+        .order_by("name", "id")
+    )
 
 
 def team_get_for_user(viewer: User, uuid) -> Team:
@@ -57,7 +58,9 @@ def workspace_for_user(user: User) -> dict:
         .select_related("manager")
         .prefetch_related(Prefetch("members", queryset=User.objects.filter(is_active=True)))
     )
-    managed = list(Team.objects.filter(manager=user).annotate(member_count=Count("members")))
+    managed = list(
+        Team.objects.filter(manager=user).annotate(member_count=Count("members")).order_by("name")
+    )
     data = {"teams": teams, "managed_teams": managed}
     if user.is_admin:
         counts = dict(

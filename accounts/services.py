@@ -177,7 +177,12 @@ def user_set_active(*, actor: User, user: User, active: bool) -> User:
             raise ApplicationError(_("This is the last active Admin and cannot be deactivated."))
     user.is_active = active
     user.version += 1
-    user.save(update_fields=["is_active", "version", "updated_at"])
+    fields = ["is_active", "version", "updated_at"]
+    if not active:
+        # Every open session of the user ends now, and stays ended after a reactivation.
+        user.session_epoch += 1
+        fields.append("session_epoch")
+    user.save(update_fields=fields)
     event_record(
         name="user.activated" if active else "user.deactivated", actor=actor, subject=user
     )
@@ -186,8 +191,13 @@ def user_set_active(*, actor: User, user: User, active: bool) -> User:
 
 @transaction.atomic
 def user_reset_two_factor(*, actor: User, user: User) -> int:
-    """Remove a user's authenticator devices (for a lost phone); they set it up again."""
-    deleted, _ = TOTPDevice.objects.filter(user=user).delete()
+    """Remove a user's authenticator devices (for a lost phone) and end their sessions; they
+    sign in again and, where required, set up a new authenticator."""
+    deleted, _per_model = TOTPDevice.objects.filter(user=user).delete()
+    if not deleted:
+        raise ApplicationError(_("This user has no two-factor login to reset."))
+    user.session_epoch += 1
+    user.save(update_fields=["session_epoch"])
     event_record(name="user.two_factor_reset", actor=actor, subject=user)
     return deleted
 
@@ -205,6 +215,9 @@ def two_factor_confirm(*, user: User, device: TOTPDevice) -> None:
     device.confirmed = True
     device.save(update_fields=["confirmed"])
     TOTPDevice.objects.filter(user=user).exclude(pk=device.pk).delete()
+    # A new version re-runs the two-factor gate in the user's other sessions.
+    user.version += 1
+    user.save(update_fields=["version", "updated_at"])
     event_record(name="user.two_factor_enabled", actor=user, subject=user)
 
 
@@ -213,7 +226,8 @@ def two_factor_disable(*, user: User) -> None:
     if settings.REQUIRE_2FA_FOR_ADMINS and user.is_admin:
         raise ApplicationError(_("Two-factor login is required for Admins and cannot be "
                                  "turned off."))
-    TOTPDevice.objects.filter(user=user).delete()
+    if not TOTPDevice.objects.filter(user=user).delete()[0]:
+        raise ApplicationError(_("Two-factor login is not on."))
     event_record(name="user.two_factor_disabled", actor=user, subject=user)
 
 

@@ -13,9 +13,8 @@ from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils.encoding import force_str
 from django.utils.http import url_has_allowed_host_and_scheme, urlsafe_base64_decode
-from django.utils.translation import check_for_language
+from django.utils.translation import check_for_language, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -233,10 +232,11 @@ def profile(request):
 # --- users (Admins) ---------------------------------------------------------------------------
 @login_required
 def user_list(request):
-    users = selectors.user_list_for_user(request.user, filters=request.GET)
-    filterset = UserFilter(request.GET or None)
-    page = Paginator(users.order_by(*users.query.order_by or ["first_name", "last_name", "id"]),
-                     PAGE_SIZE).get_page(request.GET.get("page"))
+    filterset = UserFilter(request.GET or None, queryset=selectors.user_list_for_user(request.user))
+    users = filterset.qs
+    # A stable order for paging: the chosen sort, then the primary key.
+    order = [*(users.query.order_by or ["first_name", "last_name"]), "id"]
+    page = Paginator(users.order_by(*order), PAGE_SIZE).get_page(request.GET.get("page"))
     context = {"filter": filterset, "page": page}
     template = "accounts/user_list.html"
     if request.htmx and not request.htmx.boosted:
@@ -350,10 +350,9 @@ def user_reset_two_factor(request, uuid):
 # --- teams (Admins) ---------------------------------------------------------------------------
 @login_required
 def team_list(request):
-    teams = selectors.team_list_for_user(request.user, filters=request.GET)
-    page = Paginator(teams, PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "accounts/team_list.html",
-                  {"filter": TeamFilter(request.GET or None), "page": page})
+    filterset = TeamFilter(request.GET or None, queryset=selectors.team_list_for_user(request.user))
+    page = Paginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "accounts/team_list.html", {"filter": filterset, "page": page})
 
 
 def _team_form_data(form):

@@ -2,7 +2,8 @@
 
 FIELD_ENCRYPTION_KEYS lists Fernet keys, newest first: the first encrypts, every key decrypts.
 To rotate: prepend a new key, deploy, run `manage.py rotate_encryption_keys`, then drop the old key.
-Make a key with `python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"`.
+Make a key with:
+    python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"
 """
 
 from __future__ import annotations

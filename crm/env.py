@@ -42,7 +42,8 @@ def env_secret(name: str, default: str | None = None) -> str | None:
             return Path(file_name).read_text(encoding="utf-8").strip()
         except OSError as exc:
             raise ImproperlyConfigured(f"{name}_FILE={file_name!r} cannot be read: {exc}") from exc
-    return os.environ.get(name, default)
+    value = os.environ.get(name)
+    return default if value is None else value.strip()
 
 
 def env_bool(name: str, default: bool) -> bool:

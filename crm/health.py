@@ -13,7 +13,7 @@ from django.conf import settings
 from django.db import connection
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 # A heartbeat older than this means the process is gone (they beat every 10 s).
 STALE_AFTER = 60
@@ -62,7 +62,7 @@ def _heartbeats(now: float) -> tuple[dict, dict, dict]:
 
 
 @never_cache
-@require_GET
+@require_safe
 def healthz(request):
     now = time.time()
     redis_status, worker, beat = _heartbeats(now)

@@ -24,7 +24,7 @@ def model_update(
     the stored row, not with `instance` (a bound ModelForm has already changed that), and only
     changed fields are saved, with the version bumped, so django-auditlog records a clean diff.
     """
-    model = type(instance)
+    model = instance._meta.model  # not type(): request.user is a lazy wrapper
     current = model.objects.select_for_update().get(pk=instance.pk)
     if expected_version is not None and current.version != expected_version:
         raise StaleObjectError()

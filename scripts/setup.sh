@@ -27,6 +27,8 @@ if [ -z "${REDIS_URL:-}" ] && ! command -v redis-server >/dev/null 2>&1; then mi
 command -v npm >/dev/null 2>&1 || missing+=(npm)
 command -v msgfmt >/dev/null 2>&1 || missing+=(gettext)
 if [ "$mode" = test ] && [ ! -x /usr/bin/chromium ]; then missing+=(chromium); fi
+# Chinese glyphs for the browser tests' screenshots.
+if [ "$mode" = test ] && ! fc-list :lang=zh 2>/dev/null | grep -q .; then missing+=(fonts-noto-cjk); fi
 
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then

@@ -279,3 +279,14 @@ def test_it_does_not_resend_an_accepted_invitation(client_for, admin, rep, mailb
     assert response.status_code == 302
     assert messages_of(response) == ["This user has already accepted the invitation."]
     assert mailbox.wait_for(1, timeout=0.5) == []
+
+
+def test_it_escapes_names_in_the_html_email(client_for, admin, mailbox):
+    admin.first_name = "<b>Alice</b>"
+    admin.save()
+    invite(client_for(admin), first_name="<i>Nina</i>")
+    [message] = mailbox.wait_for(1)
+    html = message.get_body(preferencelist=("html",)).get_content()
+    assert "<b>Alice</b>" not in html
+    assert "&lt;b&gt;Alice&lt;/b&gt;" in html
+    assert "&lt;i&gt;Nina&lt;/i&gt;" in html

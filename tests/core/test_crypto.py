@@ -50,6 +50,9 @@ def test_rotate_command_re_encrypts_every_encrypted_column(settings):
             app_label = "core"
             db_table = "test_rotate_secret"
 
+        def __str__(self):
+            return str(self.pk)
+
     with connection.schema_editor() as editor:
         editor.create_model(Secret)
     try:

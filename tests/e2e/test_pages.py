@@ -72,3 +72,18 @@ def test_admin_pages(browser, live_server, admin, rep, team, password, width):
               f"-{width}", width)
     context.close()
     assert errors == []
+
+
+def test_the_user_list_filters_in_place_with_htmx(page, admin, rep, manager, password):
+    sign_in(page, admin.email, password)
+    page.wait_for_url("**/")
+    page.goto("/users/")
+    rows = page.locator("#user-results tbody tr")
+    assert rows.count() == 3
+    page.get_by_label("Search").fill("bob.rep")
+    page.wait_for_url("**/users/?*q=bob.rep*")
+    page.wait_for_function("document.querySelectorAll('#user-results tbody tr').length === 1")
+    assert "bob.rep@example.com" in page.locator("#user-results").inner_text()
+    page.get_by_label("Status").select_option("inactive")
+    page.wait_for_url("**status=inactive*")
+    assert "No users match these filters." in page.locator("#user-results").inner_text()
