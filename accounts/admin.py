@@ -8,9 +8,17 @@ from accounts.models import Team, User
 class TeamMembershipInline(admin.TabularInline):
     model = Team.members.through
     extra = 0
+    can_delete = False
     verbose_name = _("team membership")
     verbose_name_plural = _("team memberships")
-    autocomplete_fields = ["team"]
+    readonly_fields = ["team"]
+
+    # Memberships change on the app's Users and Teams pages, which check versions.
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(User)
@@ -21,9 +29,11 @@ class UserAdmin(DjangoUserAdmin):
     list_display = ("email", "first_name", "last_name", "title", "is_active", "last_login")
     list_filter = ("is_active", "groups", "teams", "language", "is_superuser")
     search_fields = ("email", "first_name", "last_name", "title")
+    # Roles, activation and superuser status change only through the app's user pages, whose
+    # services keep the rules (last Admin, sessions, two-factor, events).
     readonly_fields = ("uuid", "last_login", "date_joined", "invited_at", "invited_by",
-                       "created_at", "updated_at", "version")
-    filter_horizontal = ("groups", "user_permissions")
+                       "created_at", "updated_at", "version", "is_active", "is_superuser",
+                       "groups", "user_permissions")
     inlines = [TeamMembershipInline]
     fieldsets = (
         (None, {"fields": ("email", "password")}),
@@ -37,6 +47,9 @@ class UserAdmin(DjangoUserAdmin):
                 "fields": ("email", "first_name", "last_name", "password1", "password2")}),
     )
 
+    def has_add_permission(self, request):
+        return False  # people join by invitation (Users, Invite a user)
+
     def has_delete_permission(self, request, obj=None):
         return False
 
@@ -48,8 +61,14 @@ class TeamAdmin(admin.ModelAdmin):
     list_filter = ("manager",)
     list_select_related = ("manager",)
     autocomplete_fields = ("manager",)
-    filter_horizontal = ("members",)
-    readonly_fields = ("uuid", "created_at", "updated_at", "version")
+    readonly_fields = ("uuid", "created_at", "updated_at", "version", "manager", "members")
+
+    # Teams are created and edited on the app's Teams page (optimistic locking, events).
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
 
     def get_queryset(self, request):
         from django.db.models import Count

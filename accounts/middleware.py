@@ -56,9 +56,9 @@ class TwoFactorMiddleware:
     """
 
     ALWAYS_OPEN = ("accounts:logout", "accounts:set_language", "healthz")
-    # Session key holding the user's version when they were found to need no second step;
-    # role changes bump the version, so a new Admin is asked again.
-    CLEARED_KEY = "_2fa_cleared_version"
+    # Session key remembering that this user, as they are now, needs no second step; a
+    # change of version or of Admin status (however it was made) asks again.
+    CLEARED_KEY = "_2fa_cleared"
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -67,7 +67,8 @@ class TwoFactorMiddleware:
         user = request.user
         if not user.is_authenticated or user.is_verified():
             return self.get_response(request)
-        if request.session.get(self.CLEARED_KEY) == user.version:
+        cleared = [user.version, user.is_admin]
+        if request.session.get(self.CLEARED_KEY) == cleared:
             return self.get_response(request)
         open_paths = {reverse(name) for name in self.ALWAYS_OPEN}
         if request.path in open_paths or request.path.startswith(settings.STATIC_URL):
@@ -79,12 +80,12 @@ class TwoFactorMiddleware:
         if has_device:
             if request.path == verify_url:
                 return self.get_response(request)
-            return _redirect(request, f"{verify_url}?next={request.get_full_path()}")
+            return _redirect(request, redirect_to_login(request.get_full_path(), verify_url).url)
         if settings.REQUIRE_2FA_FOR_ADMINS and user.is_admin:
             if request.path == setup_url:
                 return self.get_response(request)
             messages.warning(request, _("Admins must use two-factor login. Set it up to "
                                         "continue."))
             return _redirect(request, setup_url)
-        request.session[self.CLEARED_KEY] = user.version
+        request.session[self.CLEARED_KEY] = cleared
         return self.get_response(request)

@@ -61,7 +61,13 @@ def workspace_for_user(user: User) -> dict:
     managed = list(
         Team.objects.filter(manager=user).annotate(member_count=Count("members")).order_by("name")
     )
-    data = {"teams": teams, "managed_teams": managed}
+    order = {name: i for i, name in enumerate(roles.ROLES)}
+    data = {
+        "teams": teams,
+        "managed_teams": managed,
+        "roles": [roles.role_label(name)
+                  for name in sorted(user.role_names, key=lambda n: order.get(n, 99))],
+    }
     if user.is_admin:
         counts = dict(
             Group.objects.filter(name__in=roles.ROLES, user__is_active=True)

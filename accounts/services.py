@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from django.conf import settings
 from django.contrib.auth.models import Group
 from django.core.mail import EmailMultiAlternatives
-from django.db import transaction
+from django.db import connection, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -23,9 +23,11 @@ from accounts.selectors import active_admin_count
 from accounts.tokens import invite_token_generator
 from crm.events import event_record
 from crm.exceptions import ApplicationError
-from crm.services import model_update
+from crm.services import bump_versions, model_update
 
 logger = logging.getLogger(__name__)
+
+LAST_ADMIN_LOCK = 7_316_001  # an arbitrary, project-wide advisory lock number
 
 
 def send_templated_email(*, template: str, to: str, context: dict, language: str = "en") -> None:
@@ -38,6 +40,12 @@ def send_templated_email(*, template: str, to: str, context: dict, language: str
     message = EmailMultiAlternatives(" ".join(subject.splitlines()), text, to=[to])
     message.attach_alternative(html, "text/html")
     message.send()
+
+
+def _lock_admins() -> None:
+    """Serialize changes that could leave no active Admin (two Admins demoting each other)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [LAST_ADMIN_LOCK])
 
 
 def _set_roles(user: User, role_groups: Iterable[Group]) -> None:
@@ -76,7 +84,9 @@ def user_invite(
     user.save()
     role_groups = list(role_groups)
     _set_roles(user, role_groups)
+    teams = list(teams)
     user.teams.set(teams)
+    bump_versions(Team, {t.pk for t in teams})
     event_record(
         name="user.invited",
         actor=actor,
@@ -142,6 +152,7 @@ def user_update(
     new_roles = {g.name for g in role_groups}
     old_roles = set(user.groups.values_list("name", flat=True))
     if roles.ADMIN in old_roles and roles.ADMIN not in new_roles:
+        _lock_admins()
         if user.pk == actor.pk:
             raise ApplicationError(_("You cannot remove the Admin role from yourself."))
         if user.is_active and active_admin_count() <= 1:
@@ -173,6 +184,7 @@ def user_set_active(*, actor: User, user: User, active: bool) -> User:
     if not active:
         if user.pk == actor.pk:
             raise ApplicationError(_("You cannot deactivate your own account."))
+        _lock_admins()
         if roles.ADMIN in user.role_names and active_admin_count() <= 1:
             raise ApplicationError(_("This is the last active Admin and cannot be deactivated."))
     user.is_active = active
@@ -210,14 +222,21 @@ def profile_update(*, user: User, data: dict, expected_version: int) -> User:
     return user
 
 
+def user_set_language(*, user: User, language: str) -> None:
+    """Remember the interface language on the account (a preference: no version bump)."""
+    if user.language != language:
+        user.language = language
+        user.save(update_fields=["language"])
+
+
 @transaction.atomic
 def two_factor_confirm(*, user: User, device: TOTPDevice) -> None:
     device.confirmed = True
     device.save(update_fields=["confirmed"])
     TOTPDevice.objects.filter(user=user).exclude(pk=device.pk).delete()
-    # A new version re-runs the two-factor gate in the user's other sessions.
-    user.version += 1
-    user.save(update_fields=["version", "updated_at"])
+    # Other sessions, signed in without a code, end; the view keeps the current one.
+    user.session_epoch += 1
+    user.save(update_fields=["session_epoch"])
     event_record(name="user.two_factor_enabled", actor=user, subject=user)
 
 
@@ -236,7 +255,9 @@ def team_create(*, actor: User, data: dict, members: Iterable[User]) -> Team:
     team = Team(**data)
     team.full_clean()
     team.save()
+    members = list(members)
     team.members.set(members)
+    bump_versions(User, {m.pk for m in members})
     event_record(name="team.created", actor=actor, subject=team, payload={"name": team.name})
     return team
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import get_user_model
+from django.contrib.auth import get_user_model, update_session_auth_hash
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -22,7 +22,9 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from accounts import forms, selectors, services
 from accounts.filters import TeamFilter, UserFilter
 from accounts.tokens import invite_token_generator
+from crm import ratelimit
 from crm.exceptions import ApplicationError
+from crm.ratelimit import client_ip
 
 PAGE_SIZE = 50
 
@@ -38,6 +40,18 @@ class LoginView(auth_views.LoginView):
     form_class = forms.LoginForm
     template_name = "accounts/login.html"
     redirect_authenticated_user = True
+
+    def post(self, request, *args, **kwargs):
+        # django-axes pauses one (account, address) pair; this pauses an address that guesses
+        # across many accounts.
+        if ratelimit.count("login-ip", client_ip(request)) >= settings.LOGIN_IP_FAILURE_LIMIT:
+            return lockout(request)
+        return super().post(request, *args, **kwargs)
+
+    def form_invalid(self, form):
+        window = int(settings.AXES_COOLOFF_TIME.total_seconds())
+        ratelimit.hit("login-ip", client_ip(self.request), window=window)
+        return super().form_invalid(form)
 
     def form_valid(self, form):
         response = super().form_valid(form)
@@ -57,12 +71,26 @@ def lockout(request, original_response=None, credentials=None):
 
 
 class PasswordResetView(auth_views.PasswordResetView):
+    """Sends the link; the answer is the same whether or not the address has an account, and
+    both the address and the client are limited to PASSWORD_RESET_LIMIT e-mails an hour."""
+
     template_name = "accounts/password_reset.html"
     email_template_name = "accounts/email/password_reset_body.txt"
     html_email_template_name = "accounts/email/password_reset_body.html"
     subject_template_name = "accounts/email/password_reset_subject.txt"
     success_url = reverse_lazy("accounts:password_reset_done")
     extra_email_context = {"site_name": settings.SITE_NAME}
+
+    def form_valid(self, form):
+        limit = settings.PASSWORD_RESET_LIMIT
+        email = form.cleaned_data["email"].strip().lower()
+        over_ip = ratelimit.limited("reset-ip", client_ip(self.request), limit=limit,
+                                    window=3600)
+        over_email = ratelimit.limited("reset-email", email, limit=limit, window=3600)
+        if over_ip or over_email:
+            # Say nothing different: the page must not tell whether the address exists.
+            return HttpResponseRedirect(self.get_success_url())
+        return super().form_valid(form)
 
 
 class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
@@ -88,8 +116,7 @@ def set_language(request):
     code = request.POST.get("language", "")
     user = request.user
     if user.is_authenticated and check_for_language(code) and code in dict(settings.LANGUAGES):
-        if user.language != code:
-            get_user_model().objects.filter(pk=user.pk).update(language=code)
+        services.user_set_language(user=user, language=code)
     return response
 
 
@@ -171,6 +198,7 @@ def otp_setup(request):
     if request.method == "POST" and form.is_valid():
         if device.verify_token(form.cleaned_data["token"]):
             services.two_factor_confirm(user=user, device=device)
+            update_session_auth_hash(request, user)
             otp_login(request, device)
             messages.success(request, _("Two-factor login is on."))
             return redirect("accounts:profile")

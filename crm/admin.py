@@ -24,6 +24,16 @@ class EventAdmin(admin.ModelAdmin):
     inlines = [EventDeliveryInline]
     readonly_fields = [f.name for f in Event._meta.fields]
 
+    actions = ["retry"]
+
+    @admin.action(description=_("Retry the selected failed events"))
+    def retry(self, request, queryset):
+        from crm.events import events_retry
+
+        count = events_retry(queryset)
+        self.message_user(request, _("%(count)d event(s) will be delivered again.")
+                          % {"count": count})
+
     def has_add_permission(self, request):
         return False
 

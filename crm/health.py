@@ -38,6 +38,17 @@ def _check_database() -> dict:
     return {"ok": True}
 
 
+def _check_events() -> dict:
+    from crm.events import events_failed_count
+
+    try:
+        failed = events_failed_count()
+    except Exception:
+        return {"ok": False, "error": "database unreachable"}
+    # Events that gave up after every retry need a person: Django admin, "Retry".
+    return {"ok": failed == 0, "failed": failed}
+
+
 def _heartbeats(now: float) -> tuple[dict, dict, dict]:
     from crm.celery import BEAT_KEY, WORKERS_KEY
 
@@ -67,7 +78,7 @@ def healthz(request):
     now = time.time()
     redis_status, worker, beat = _heartbeats(now)
     checks = {"database": _check_database(), "redis": redis_status, "worker": worker,
-              "beat": beat}
+              "beat": beat, "events": _check_events()}
     healthy = all(check["ok"] for check in checks.values())
     return JsonResponse(
         {"status": "ok" if healthy else "failing", "checks": checks},

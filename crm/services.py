@@ -5,8 +5,19 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import models, transaction
+from django.db.models import F
 
 from crm.exceptions import StaleObjectError
+
+
+def bump_versions(model, pks) -> None:
+    """A relation seen from the other side changed too: make forms open there stale.
+
+    (A team's members are also each member's teams; whichever form saves second must not
+    silently undo the first.)
+    """
+    if pks and any(f.name == "version" for f in model._meta.concrete_fields):
+        model.objects.filter(pk__in=pks).update(version=F("version") + 1)
 
 
 @transaction.atomic
@@ -14,7 +25,7 @@ def model_update(
     *,
     instance: models.Model,
     data: dict[str, Any],
-    expected_version: int | None = None,
+    expected_version: int | None,
 ) -> tuple[models.Model, list[str]]:
     """Apply `data` to the stored row of `instance` under optimistic locking.
 
@@ -26,6 +37,7 @@ def model_update(
     """
     model = instance._meta.model  # not type(): request.user is a lazy wrapper
     current = model.objects.select_for_update().get(pk=instance.pk)
+    # None means the caller owns the row outright (no form was shown); say so explicitly.
     if expected_version is not None and current.version != expected_version:
         raise StaleObjectError()
 
@@ -49,9 +61,12 @@ def model_update(
     relations_changed = []
     for name, values in relations.items():
         related = getattr(current, name)
-        if set(related.values_list("pk", flat=True)) != {v.pk for v in values}:
+        before = set(related.values_list("pk", flat=True))
+        after = {v.pk for v in values}
+        if before != after:
             related.set(values)
             relations_changed.append(name)
+            bump_versions(related.model, before ^ after)
 
     if fields_changed or relations_changed:
         current.version += 1

@@ -20,8 +20,8 @@ from django.utils.translation import gettext_lazy as _
 from crm.env import env_bool, env_int, env_list, env_secret, env_str, load_dotenv
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-DATA_DIR = Path(env_str("CRM_DATA_DIR", str(BASE_DIR / ".data")))
 load_dotenv(BASE_DIR / ".env")
+DATA_DIR = Path(env_str("CRM_DATA_DIR", str(BASE_DIR / ".data")))
 
 DEBUG = env_bool("DEBUG", False)
 
@@ -177,13 +177,21 @@ LANGUAGE_COOKIE_SAMESITE = "Lax"
 AXES_ENABLED = env_bool("AXES_ENABLED", True)
 AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 15))
-# Lock the pair (account name, address): a stranger cannot lock a colleague out from elsewhere,
-# and the page looks the same whether or not the account exists.
+# Lock the pair (account name, client address; see TRUSTED_PROXY_COUNT behind a proxy): a
+# stranger cannot lock a colleague out from elsewhere, and the page looks the same whether or
+# not the account exists. LOGIN_IP_FAILURE_LIMIT also pauses one address guessing many accounts.
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "accounts.views.lockout"
 AXES_USERNAME_FORM_FIELD = "username"
 AXES_VERBOSE = False
+AXES_CLIENT_IP_CALLABLE = "crm.ratelimit.client_ip"
+# Reverse proxies in front of the app whose X-Forwarded-For is trusted (0: none).
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+# Failed sign-ins from one address, whatever the account, before it is paused too (spraying).
+LOGIN_IP_FAILURE_LIMIT = env_int("LOGIN_IP_FAILURE_LIMIT", 30)
+# Password-reset e-mails per address and per client address per hour.
+PASSWORD_RESET_LIMIT = env_int("PASSWORD_RESET_LIMIT", 5)
 # Sign-in records (successes and failures) are kept this long for the audit trail.
 LOGIN_LOG_RETENTION_DAYS = env_int("LOGIN_LOG_RETENTION_DAYS", 180)
 

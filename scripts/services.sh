@@ -20,7 +20,8 @@ _pg_bindir() {
 
 # postgres refuses to run as root: as root, run its commands as the postgres user.
 _as_pg() {
-  if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+  # (from /, which the postgres user can always enter; every path here is absolute)
+  if [ "$(id -u)" = 0 ]; then (cd / && runuser -u postgres -- "$@"); else "$@"; fi
 }
 
 _pgdata() {
@@ -61,16 +62,20 @@ services_start() {
   fi
   if [ -z "${REDIS_URL:-}" ]; then
     mkdir -p "$DATA/redis"
-    if ! redis-cli -p "$REDIS_PORT" -a "$(_env_value LOCAL_REDIS_PASSWORD)" --no-auth-warning ping >/dev/null 2>&1; then
+    # redis-cli reads the password from REDISCLI_AUTH, so it never shows in the process list.
+    export REDISCLI_AUTH; REDISCLI_AUTH="$(_env_value LOCAL_REDIS_PASSWORD)"
+    if ! redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1; then
       echo "==> Starting Redis on 127.0.0.1:$REDIS_PORT"
-      # The password goes through stdin so it never shows in the process list.
-      printf 'port %s\nbind 127.0.0.1\ndir %s\ndaemonize yes\npidfile %s\nlogfile %s\nsave 300 1\nrequirepass %s\n' \
+      # The configuration (password included) goes through stdin; paths are quoted.
+      printf 'port %s\nbind 127.0.0.1\ndir "%s"\ndaemonize yes\npidfile "%s"\nlogfile "%s"\nsave 300 1\nrequirepass "%s"\n' \
         "$REDIS_PORT" "$DATA/redis" "$DATA/redis/redis.pid" "$DATA/log/redis.log" \
-        "$(_env_value LOCAL_REDIS_PASSWORD)" | redis-server - >/dev/null
+        "$REDISCLI_AUTH" | redis-server - >/dev/null
       local i; for i in $(seq 50); do
-        redis-cli -p "$REDIS_PORT" -a "$(_env_value LOCAL_REDIS_PASSWORD)" --no-auth-warning ping >/dev/null 2>&1 && break
+        redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && break
         sleep 0.1
       done
+      redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 \
+        || { echo "Redis did not start; see $DATA/log/redis.log" >&2; tail -n 5 "$DATA/log/redis.log" >&2; return 1; }
       _started_redis=1
     fi
   fi
@@ -84,7 +89,7 @@ services_stop() {
   fi
   if [ "$_started_redis" = 1 ]; then
     echo "==> Stopping Redis"
-    redis-cli -p "$REDIS_PORT" -a "$(_env_value LOCAL_REDIS_PASSWORD)" --no-auth-warning shutdown >/dev/null 2>&1 || true
+    REDISCLI_AUTH="$(_env_value LOCAL_REDIS_PASSWORD)" redis-cli -p "$REDIS_PORT" shutdown >/dev/null 2>&1 || true
     _started_redis=0
   fi
 }

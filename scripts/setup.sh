@@ -26,6 +26,11 @@ if [ -z "${DATABASE_URL:-}" ] && [ -z "$(pg_bindir)" ]; then missing+=(postgresq
 if [ -z "${REDIS_URL:-}" ] && ! command -v redis-server >/dev/null 2>&1; then missing+=(redis-server); fi
 command -v npm >/dev/null 2>&1 || missing+=(npm)
 command -v msgfmt >/dev/null 2>&1 || missing+=(gettext)
+# Debian/Ubuntu split venv and pip out of python3.
+if command -v python3 >/dev/null 2>&1; then
+  python3 -c 'import ensurepip' >/dev/null 2>&1 || missing+=(python3-venv)
+  python3 -m pip --version >/dev/null 2>&1 || missing+=(python3-pip)
+fi
 if [ "$mode" = test ] && [ ! -x /usr/bin/chromium ]; then missing+=(chromium); fi
 # Chinese glyphs for the browser tests' screenshots.
 if [ "$mode" = test ] && ! fc-list :lang=zh 2>/dev/null | grep -q .; then missing+=(fonts-noto-cjk); fi
@@ -58,6 +63,14 @@ find_python() {
 
 if [ ! -x .venv/bin/python ]; then
   py="$(find_python)"
+  if [ -z "$py" ] && command -v python3 >/dev/null 2>&1; then
+    # Debian 12 ships Python 3.11: get a 3.12 through uv (itself from PyPI).
+    say "Python 3.12+ not found; installing one with uv"
+    python3 -m pip install --quiet --user uv 2>/dev/null \
+      || python3 -m pip install --quiet --user --break-system-packages uv
+    uv="$(python3 -m site --user-base)/bin/uv"
+    "$uv" python install 3.12 && py="$("$uv" python find 3.12)"
+  fi
   [ -n "$py" ] || die "Python 3.12 or newer is needed (see .python-version); install it (for example with pyenv) and run again."
   say "Creating .venv with $($py --version)"
   "$py" -m venv .venv || die "could not create the virtualenv (on Debian: apt-get install python3-venv)"

@@ -73,6 +73,17 @@ def client_for(client):
     return sign_in
 
 
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits():
+    """Rate-limit counters live in Redis, outside the test's transaction: reset them."""
+    from django.core.cache import cache
+
+    client = cache._cache.get_client()
+    for key in client.scan_iter(match=f"*{cache.key_prefix}*ratelimit:*"):
+        client.delete(key)
+    yield
+
+
 # --- a real SMTP server -------------------------------------------------------------------------
 class Mailbox:
     def __init__(self):

@@ -156,3 +156,26 @@ def test_it_lists_teams_in_name_order(client_for, admin):
     response = client_for(admin).get(reverse("accounts:team_list"))
     names = [t.name for t in response.context["page"].object_list]
     assert names == sorted(names)
+
+
+def test_it_refuses_a_team_form_after_a_member_was_added_from_the_user_page(
+    client_for, admin, team, analyst
+):
+    """Memberships are edited from two sides; the second save must not undo the first."""
+    client = client_for(admin)
+    team_version = team.version
+    response = client.post(f"/users/{analyst.uuid}/", {
+        "email": analyst.email, "first_name": analyst.first_name, "last_name": "",
+        "title": "", "phone": "", "language": "en",
+        "roles": [g.pk for g in analyst.groups.all()], "teams": [team.pk],
+        "version": analyst.version,
+    })
+    assert response.status_code == 302
+    response = client.post(f"/teams/{team.uuid}/", {
+        "name": team.name, "description": "", "manager": team.manager_id,
+        "members": [m.pk for m in team.members.exclude(pk=analyst.pk)],
+        "version": team_version,
+    })
+    assert response.status_code == 200
+    assert "Someone else changed this record" in response.content.decode()
+    assert team.members.filter(pk=analyst.pk).exists()

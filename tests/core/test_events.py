@@ -44,7 +44,7 @@ def test_a_failing_subscriber_does_not_undo_the_others_and_is_retried_later(call
     event.refresh_from_db()
     assert event.dispatched_at is None
     assert event.attempts == 1
-    assert "subscriber broke" in event.last_error
+    assert "RuntimeError: subscriber broke" in event.last_error
     assert event.available_at > timezone.now()
     # The good subscriber's delivery is kept: a retry will not run it again.
     assert list(EventDelivery.objects.filter(event=event).values_list("subscriber", flat=True)) \
@@ -77,3 +77,35 @@ def test_recording_kicks_dispatch_once_per_transaction(django_capture_on_commit_
         event_record(name="unit.a")
         event_record(name="unit.b")
     assert len(callbacks) == 1
+
+
+def test_a_crashed_dispatch_keeps_its_attempt_and_lease(calls):
+    """The attempt is committed before subscribers run: a killed worker cannot loop forever."""
+    event = event_record(name="unit.created")
+    claimed = events._claim_next()
+    assert claimed.pk == event.pk
+    event.refresh_from_db()
+    assert event.attempts == 1
+    assert event.available_at > timezone.now()  # leased: no other dispatcher takes it
+    assert events._claim_next() is None
+    assert calls == []
+
+
+def test_a_subscriber_registered_twice_runs_once(calls):
+    seen = []
+    subscribe("unit.*", seen.append, key="unit.twice")
+    subscribe("unit.created", seen.append, key="unit.twice")
+    try:
+        event_record(name="unit.created")
+        events_dispatch()
+    finally:
+        unsubscribe("unit.twice")
+    assert len(seen) == 1
+
+
+def test_failed_events_can_be_counted_and_retried(calls):
+    event = event_record(name="unit.fails")
+    Event.objects.filter(pk=event.pk).update(attempts=events.MAX_ATTEMPTS)
+    assert events.events_failed_count() == 1
+    assert events.events_retry(Event.objects.filter(pk=event.pk)) == 1
+    assert events.events_failed_count() == 0

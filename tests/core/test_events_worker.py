@@ -28,13 +28,13 @@ def test_it_dispatches_an_event_exactly_once_when_the_task_runs_twice(celery_wor
     # Recording the event kicks a dispatch on commit; two more runs race it on two processes.
     with transaction.atomic():
         event = event_record(name="probe.created", payload={"sleep": 1.0})
-    first = dispatch_events_task.delay()
-    second = dispatch_events_task.delay()
+    first = dispatch_events_task.apply_async(ignore_result=False)
+    second = dispatch_events_task.apply_async(ignore_result=False)
     first.get(timeout=30)
     second.get(timeout=30)
     wait_dispatched(event)
     # And a late duplicate after the fact changes nothing either.
-    dispatch_events_task.delay().get(timeout=30)
+    dispatch_events_task.apply_async(ignore_result=False).get(timeout=30)
 
     assert int(redis_client().get(PROBE_COUNTER.format(event_id=event.uuid))) == 1
     assert EventDelivery.objects.filter(event=event).count() == 1
@@ -50,5 +50,5 @@ def test_it_records_nothing_when_the_transaction_rolls_back(celery_worker):
         event_record(name="probe.rolled_back")
         raise Boom
 
-    dispatch_events_task.delay().get(timeout=30)
+    dispatch_events_task.apply_async(ignore_result=False).get(timeout=30)
     assert not Event.objects.filter(name="probe.rolled_back").exists()

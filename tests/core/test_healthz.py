@@ -19,8 +19,8 @@ from crm import celery as crm_celery
 from crm.health import STALE_AFTER, redis_client
 
 SECRET_HOST = "celery@db-internal-7.corp.example"
-CHECKS = {"database", "redis", "worker", "beat"}
-FIELDS = {"ok", "error", "alive", "last_seen_seconds"}
+CHECKS = {"database", "redis", "worker", "beat", "events"}
+FIELDS = {"ok", "error", "alive", "last_seen_seconds", "failed"}
 
 
 @pytest.fixture
@@ -160,3 +160,17 @@ def test_a_real_worker_heartbeat_makes_the_worker_check_ok(client, celery_worker
     assert body["checks"]["worker"]["alive"] >= 1
     assert body["checks"]["database"]["ok"] and body["checks"]["redis"]["ok"]
     assert celery_worker not in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_events_that_gave_up_make_it_fail(client, heartbeat_keys, settings):
+    from crm import events
+    from crm.models import Event
+
+    now = time.time()
+    beat_at(heartbeat_keys, worker_time=now, beat_time=now)
+    event = events.event_record(name="health.stuck")
+    Event.objects.filter(pk=event.pk).update(attempts=events.MAX_ATTEMPTS)
+    response, body = get_health(client)
+    assert response.status_code == 503
+    assert body["checks"]["events"] == {"ok": False, "failed": 1}
