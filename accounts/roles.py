@@ -37,13 +37,50 @@ ROLE_DESCRIPTIONS = {
 
 # Admins get every permission of every model; the other roles get what is listed.
 # "app_label.codename" strings; modules extend this mapping as they land.
+def _crud(app_label: str, model: str, *actions: str) -> list[str]:
+    return [f"{app_label}.{action}_{model}" for action in actions]
+
+
+_READ_CUSTOMERS = [
+    *_crud("customers", "customer", "view"),
+    *_crud("customers", "contact", "view"),
+    *_crud("customers", "interaction", "view"),
+    *_crud("customers", "tag", "view"),
+    *_crud("customers", "dictionaryentry", "view"),
+]
+
+# Model permissions say what a role may do at all; the per-app access policies
+# (customers/permissions.py, ...) narrow it to the records the user may see.
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     ADMIN: ["*"],
-    MANAGER: ["accounts.view_team"],
-    SALES: [],
-    MARKETING: [],
-    SUPPORT: [],
-    ANALYST: ["accounts.view_team"],
+    MANAGER: [
+        "accounts.view_team",
+        *_READ_CUSTOMERS,
+        *_crud("customers", "customer", "add", "change", "delete"),
+        *_crud("customers", "contact", "add", "change", "delete"),
+        *_crud("customers", "interaction", "add", "change"),
+        *_crud("customers", "tag", "add"),
+        "customers.export_customer",
+    ],
+    SALES: [
+        *_READ_CUSTOMERS,
+        *_crud("customers", "customer", "add", "change"),
+        *_crud("customers", "contact", "add", "change", "delete"),
+        *_crud("customers", "interaction", "add", "change"),
+        *_crud("customers", "tag", "add"),
+    ],
+    MARKETING: [
+        *_READ_CUSTOMERS,
+        *_crud("customers", "contact", "change"),
+        *_crud("customers", "tag", "add"),
+        "customers.export_customer",
+    ],
+    SUPPORT: [
+        *_READ_CUSTOMERS,
+        *_crud("customers", "contact", "change"),
+        *_crud("customers", "interaction", "add"),
+    ],
+    ANALYST: ["accounts.view_team", *_READ_CUSTOMERS, "customers.export_customer"],
 }
 
 

@@ -11,5 +11,6 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("", home, name="home"),
+    path("customers/", include("customers.urls")),
     path("", include("accounts.urls")),
 ]

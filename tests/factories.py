@@ -2,6 +2,7 @@ import factory
 from django.contrib.auth.models import Group
 
 from accounts.models import Team, User
+from customers.models import Contact, Customer, DictionaryEntry, Interaction, Tag
 
 PASSWORD = "correct horse battery staple"
 
@@ -35,3 +36,55 @@ class TeamFactory(factory.django.DjangoModelFactory):
     def members(self, create, extracted, **kwargs):
         if create and extracted:
             self.members.set(extracted)
+
+
+class DictionaryEntryFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = DictionaryEntry
+        django_get_or_create = ("kind", "code")
+
+    kind = DictionaryEntry.Kind.INDUSTRY
+    code = factory.Sequence(lambda n: f"entry-{n}")
+    label = factory.LazyAttribute(lambda o: o.code.replace("-", " ").title())
+
+
+class TagFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Tag
+
+    name = factory.Sequence(lambda n: f"tag-{n}")
+
+
+class CustomerFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Customer
+        skip_postgeneration_save = True
+
+    name = factory.Faker("company")
+    code = factory.Sequence(lambda n: f"T{n:07d}")
+    email = factory.Sequence(lambda n: f"info{n}@customer.example")
+    phone = factory.Sequence(lambda n: f"+86 138 {n:04d} 0000")
+
+    @factory.post_generation
+    def tags(self, create, extracted, **kwargs):
+        if create and extracted:
+            self.tags.add(*extracted)
+
+
+class ContactFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Contact
+
+    customer = factory.SubFactory(CustomerFactory)
+    first_name = factory.Faker("first_name")
+    last_name = factory.Faker("last_name")
+    email = factory.Sequence(lambda n: f"person{n}@customer.example")
+
+
+class InteractionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Interaction
+
+    customer = factory.SubFactory(CustomerFactory)
+    kind = Interaction.Kind.CALL
+    subject = factory.Faker("sentence", nb_words=4)

@@ -1,0 +1,63 @@
+"""Reads of customers: the access path (`customer_list_for_user` / `customer_get_for_user`)
+that every view, search, export, report and task uses."""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import Prefetch, QuerySet
+from django.http import Http404
+
+from customers.models import Contact, Customer, Interaction, Tag
+from customers.permissions import policy_for
+
+LIST_RELATED = ("owner", "team", "level", "industry", "region", "source")
+
+
+def _visible(user, qs: QuerySet) -> QuerySet:
+    if not (user.is_authenticated and user.is_active):
+        return qs.none()
+    q = policy_for(user).visible_q()
+    return qs if q is None else qs.filter(q)
+
+
+def customer_list_for_user(user, *, deleted: bool = False) -> QuerySet[Customer]:
+    """Customers the user may see (or, with deleted=True, the visible ones in the trash)."""
+    base = Customer.objects.deleted() if deleted else Customer.objects.alive()
+    return _visible(user, base).select_related(*LIST_RELATED).prefetch_related(
+        Prefetch("tags", queryset=Tag.objects.only("id", "name", "color"))
+    )
+
+
+def customer_get_for_user(user, uuid, action: str = "view", *, deleted: bool = False) -> Customer:
+    """The customer, or 404 when the user may not see it (or it is not there), or 403 when
+    they may see it but not do `action`."""
+    try:
+        customer = customer_list_for_user(user, deleted=deleted).get(uuid=uuid)
+    except (Customer.DoesNotExist, ValueError, TypeError) as exc:
+        raise Http404 from exc
+    if action != "view" and not policy_for(user).can(action, customer):
+        raise PermissionDenied
+    return customer
+
+
+def customer_can(user, action: str, customer: Customer) -> bool:
+    return policy_for(user).can(action, customer)
+
+
+def contact_list_for_user(user, *, customer: Customer | None = None) -> QuerySet[Contact]:
+    qs = Contact.objects.alive().select_related("customer")
+    if customer is not None:
+        return qs.filter(customer=customer).order_by("-is_primary", "last_name", "first_name")
+    q = policy_for(user).visible_q()
+    qs = qs.filter(customer__deleted_at__isnull=True)
+    if not (user.is_authenticated and user.is_active):
+        return qs.none()
+    return qs if q is None else qs.filter(customer__in=Customer.objects.filter(q))
+
+
+def interaction_list_for_customer(customer: Customer) -> QuerySet[Interaction]:
+    return (
+        Interaction.objects.filter(customer=customer)
+        .select_related("user", "contact")
+        .order_by("-occurred_at", "-id")
+    )

@@ -1,0 +1,26 @@
+from django.urls import path
+
+from customers.views import customer, profile
+
+app_name = "customers"
+
+urlpatterns = [
+    # list, create, edit, trash, bulk actions (customers/views/customer.py)
+    path("", customer.customer_list, name="list"),
+    path("new/", customer.customer_create, name="create"),
+    path("trash/", customer.customer_trash, name="trash"),
+    path("bulk/", customer.customer_bulk, name="bulk"),
+    path("<uuid:uuid>/edit/", customer.customer_edit, name="edit"),
+    path("<uuid:uuid>/delete/", customer.customer_delete, name="delete"),
+    path("<uuid:uuid>/restore/", customer.customer_restore, name="restore"),
+    # the 360-degree page, contacts, communication log, timeline (customers/views/profile.py)
+    path("<uuid:uuid>/", profile.customer_detail, name="detail"),
+    path("<uuid:uuid>/timeline/", profile.customer_timeline, name="timeline"),
+    path("<uuid:uuid>/interactions/new/", profile.interaction_create, name="interaction_create"),
+    path("<uuid:uuid>/contacts/new/", profile.contact_create, name="contact_create"),
+    path("<uuid:uuid>/contacts/<uuid:contact_uuid>/edit/", profile.contact_edit,
+         name="contact_edit"),
+    path("<uuid:uuid>/contacts/<uuid:contact_uuid>/delete/", profile.contact_delete,
+         name="contact_delete"),
+    path("<uuid:uuid>/share/", profile.customer_share, name="share"),
+]

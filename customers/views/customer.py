@@ -1,0 +1,1 @@
+"""Being written: see customers/urls.py for the views this module provides."""

@@ -1,0 +1,86 @@
+"""The customer access policy: who sees and who changes which customer."""
+
+import pytest
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+
+from customers import services
+from customers.selectors import customer_get_for_user, customer_list_for_user
+
+pytestmark = pytest.mark.django_db
+
+
+def visible(user):
+    return set(customer_list_for_user(user).values_list("name", flat=True))
+
+
+def test_a_rep_sees_own_and_team_customers_only(rep, own_customer, team_customer,
+                                                other_customer):
+    assert visible(rep) == {"Acme Robotics", "Beta Foods"}
+
+
+def test_a_manager_sees_the_managed_teams(manager, own_customer, team_customer, other_customer):
+    assert visible(manager) == {"Acme Robotics", "Beta Foods"}
+
+
+def test_admin_and_analyst_see_everything(admin, analyst, own_customer, team_customer,
+                                          other_customer):
+    everything = {"Acme Robotics", "Beta Foods", "Gamma Textiles"}
+    assert visible(admin) == everything
+    assert visible(analyst) == everything
+
+
+def test_an_outsider_gets_404_and_a_read_only_user_403(outsider, analyst, own_customer):
+    with pytest.raises(Http404):
+        customer_get_for_user(outsider, own_customer.uuid)
+    assert customer_get_for_user(analyst, own_customer.uuid) == own_customer
+    with pytest.raises(PermissionDenied):
+        customer_get_for_user(analyst, own_customer.uuid, "change")
+
+
+def test_a_rep_changes_own_customers_but_not_the_teams(rep, own_customer, team_customer):
+    assert customer_get_for_user(rep, own_customer.uuid, "change") == own_customer
+    with pytest.raises(PermissionDenied):
+        customer_get_for_user(rep, team_customer.uuid, "change")
+    with pytest.raises(PermissionDenied):
+        customer_get_for_user(rep, own_customer.uuid, "delete")
+
+
+def test_sharing_lets_a_colleague_see_and_change_one_customer(rep, outsider, own_customer,
+                                                              team_customer):
+    services.customer_share(actor=rep, customer=own_customer, colleague=outsider,
+                            can_change=True)
+    outsider.__dict__.pop("_customer_policy", None)
+    assert "Acme Robotics" in visible(outsider)
+    assert "Beta Foods" not in visible(outsider)
+    assert customer_get_for_user(outsider, own_customer.uuid, "change") == own_customer
+    services.customer_unshare(actor=rep, customer=own_customer, colleague=outsider)
+    del outsider._customer_policy
+    with pytest.raises(Http404):
+        customer_get_for_user(outsider, own_customer.uuid)
+
+
+def test_deleted_customers_are_only_in_the_trash(manager, own_customer):
+    services.customer_soft_delete(actor=manager, customer=own_customer)
+    assert "Acme Robotics" not in visible(manager)
+    with pytest.raises(Http404):
+        customer_get_for_user(manager, own_customer.uuid)
+    assert customer_get_for_user(manager, own_customer.uuid, "delete", deleted=True)
+    services.customer_restore(actor=manager, customer=own_customer)
+    assert "Acme Robotics" in visible(manager)
+
+
+def test_the_list_query_count_does_not_grow_with_rows(rep, team, django_assert_num_queries):
+    from tests.factories import CustomerFactory, TagFactory
+
+    tag = TagFactory()
+    CustomerFactory.create_batch(3, owner=rep, team=team, tags=[tag])
+    rep.__dict__.pop("_customer_policy", None)
+    with django_assert_num_queries(4) as captured:
+        rows = list(customer_list_for_user(rep)[:50])
+        _ = [(c.owner, c.team, c.level, list(c.tags.all())) for c in rows]
+    CustomerFactory.create_batch(20, owner=rep, team=team, tags=[tag])
+    rep.__dict__.pop("_customer_policy", None)
+    with django_assert_num_queries(len(captured)):
+        rows = list(customer_list_for_user(rep)[:50])
+        _ = [(c.owner, c.team, c.level, list(c.tags.all())) for c in rows]
