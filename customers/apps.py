@@ -9,7 +9,8 @@ class CustomersConfig(AppConfig):
     def ready(self):
         from auditlog.registry import auditlog
 
-        from crm import navigation
+        from crm import demo, navigation
+        from customers.demo import build as build_demo
         from customers.models import Contact, Customer, DictionaryEntry, Interaction, Tag
 
         auditlog.register(Customer, exclude_fields=["updated_at", "phone_digits"],
@@ -20,10 +21,11 @@ class CustomersConfig(AppConfig):
         auditlog.register(Tag, exclude_fields=["updated_at"])
         auditlog.register(DictionaryEntry, exclude_fields=["updated_at"])
 
+        demo.register(20, "customers", build_demo)
         navigation.register(
             navigation.NavItem(
                 key="customers", label=_("Customers"), url_name="customers:list",
                 icon="building", order=10,
-                visible=lambda user: user.has_perm("customers.view_customer"),
+                visible=lambda user: user.is_admin or user.has_perm("customers.view_customer"),
             )
         )

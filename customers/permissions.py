@@ -77,7 +77,7 @@ class CustomerPolicy:
         if action == "view":
             return self.can_view(customer)
         if not user.has_perm(f"customers.{action}_customer"):
-            return self._shared_with(customer, "change_customer") and action == "change"
+            return action == "change" and self._shared_with(customer, "change_customer")
         if user.is_admin:
             return True
         if action == "export":

@@ -89,7 +89,8 @@ def customer_update(
     if customer.owner_id != old_owner:
         event_record(name="customer.owner_changed", actor=actor, customer_id=customer.pk,
                      subject=customer,
-                     payload={"from": old_owner, "to": customer.owner_id})
+                     payload={"from": old_owner, "to": customer.owner_id,
+                              "to_name": str(customer.owner) if customer.owner else ""})
     return customer
 
 
@@ -133,7 +134,8 @@ def customer_share(*, actor, customer: Customer, colleague, can_change: bool) ->
         remove_perm("customers.change_customer", colleague, customer)
     event_record(name="customer.shared", actor=actor, customer_id=customer.pk,
                  subject=customer,
-                 payload={"with": colleague.pk, "can_change": can_change})
+                 payload={"with": colleague.pk, "with_name": str(colleague),
+                          "can_change": can_change})
 
 
 @transaction.atomic
@@ -142,7 +144,7 @@ def customer_unshare(*, actor, customer: Customer, colleague) -> None:
     remove_perm("customers.view_customer", colleague, customer)
     remove_perm("customers.change_customer", colleague, customer)
     event_record(name="customer.unshared", actor=actor, customer_id=customer.pk,
-                 subject=customer, payload={"with": colleague.pk})
+                 subject=customer, payload={"with": colleague.pk, "with_name": str(colleague)})
 
 
 # --- contacts -------------------------------------------------------------------------------
@@ -228,7 +230,7 @@ def contact_soft_delete(*, actor, contact: Contact) -> Contact:
         contact.save(update_fields=["deleted_at", "deleted_by", "is_primary", "version",
                                     "updated_at"])
         event_record(name="contact.deleted", actor=actor, customer_id=contact.customer_id,
-                     subject=contact)
+                     subject=contact, payload={"name": str(contact)})
     return contact
 
 

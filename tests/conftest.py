@@ -14,7 +14,7 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from accounts import roles
-from tests.factories import PASSWORD, TeamFactory, UserFactory
+from tests.factories import PASSWORD, CustomerFactory, TeamFactory, UserFactory
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -55,6 +55,29 @@ def analyst(role_groups):
 @pytest.fixture
 def team(manager, rep):
     return TeamFactory(name="Sales East", manager=manager, members=[manager, rep])
+
+
+# Customers: `rep` owns own_customer; team_customer is in rep's team ("Sales East", managed by
+# `manager`); `outsider` (Sales, no team) sees neither; `analyst` sees all and changes nothing.
+@pytest.fixture
+def outsider(role_groups):
+    return UserFactory(email="olly.outsider@example.com", first_name="Olly",
+                       roles=[roles.SALES])
+
+
+@pytest.fixture
+def own_customer(rep, team):
+    return CustomerFactory(name="Acme Robotics", owner=rep, team=team)
+
+
+@pytest.fixture
+def team_customer(manager, team):
+    return CustomerFactory(name="Beta Foods", owner=manager, team=team)
+
+
+@pytest.fixture
+def other_customer(outsider):
+    return CustomerFactory(name="Gamma Textiles", owner=outsider)
 
 
 @pytest.fixture

@@ -1,1 +1,238 @@
-"""Being written: see customers/urls.py for the views this module provides."""
+"""Customer pages: the list (filters, search, keyset pages, bulk actions), create, edit, and the
+trash (soft delete and restore). Every record comes through the selectors' access path; every
+write goes through customers.services."""
+
+from __future__ import annotations
+
+import copy
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+from django.views.decorators.http import require_POST
+
+from crm.exceptions import ApplicationError
+from crm.pagination import PAGE_SIZE, keyset_paginate
+from customers import services
+from customers.filters import CustomerFilter
+from customers.forms.customer import CustomerBulkForm, CustomerCreateForm, CustomerEditForm
+from customers.selectors import customer_can, customer_get_for_user, customer_list_for_user
+
+TRASH_ORDERING = ("-deleted_at", "-id")
+
+
+def _partial(request) -> bool:
+    return bool(request.htmx) and not request.htmx.boosted
+
+
+def _can_bulk(user) -> bool:
+    return user.has_perm("customers.change_customer") or user.has_perm(
+        "customers.delete_customer")
+
+
+# --- list -----------------------------------------------------------------------------------
+def _filter_errors(filterset) -> list[tuple[str, list[str]]]:
+    """The filter form's errors with the label of the field each is about."""
+    if not filterset.is_bound:
+        return []
+    fields = filterset.form.fields
+    return [(fields[name].label if name in fields else "", errors)
+            for name, errors in filterset.errors.items()]
+
+
+@login_required
+def customer_list(request):
+    filterset = CustomerFilter(request.GET or None,
+                               queryset=customer_list_for_user(request.user))
+    page = keyset_paginate(filterset.qs, ordering=filterset.keyset_ordering(),
+                           after=request.GET.get("after"), page_size=PAGE_SIZE)
+    context = {
+        "filter": filterset,
+        "filter_errors": _filter_errors(filterset),
+        "page": page,
+        "can_bulk": _can_bulk(request.user),
+    }
+    if _partial(request):
+        return render(request, "customers/_customer_results.html", context)
+    filterset.load_choices()
+    if context["can_bulk"]:
+        context["bulk_form"] = CustomerBulkForm(
+            auto_id="bulk_%s", owner_choices=filterset.owner_choices,
+            tag_choices=filterset.tag_choices,
+        )
+    return render(request, "customers/customer_list.html", context)
+
+
+def _back_to_list(request):
+    target = request.POST.get("next", "")
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ) and target.startswith(reverse("customers:list")):
+        return redirect(target)
+    return redirect("customers:list")
+
+
+@login_required
+@require_POST
+def customer_bulk(request):
+    """One action on the selected customers, all or nothing: if any of them may not be changed
+    by this user, nothing is."""
+    form = CustomerBulkForm(request.POST)
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, error)
+        return _back_to_list(request)
+
+    data = form.cleaned_data
+    try:
+        customers = [customer_get_for_user(request.user, uuid, form.permission)
+                     for uuid in data["selected"]]
+    except (Http404, PermissionDenied):
+        messages.error(request, _(
+            "Nothing was changed: you may not do that to at least one of the selected "
+            "customers. Select only customers you are allowed to change and try again."))
+        return _back_to_list(request)
+
+    action = data["action"]
+    changed = 0
+    try:
+        with transaction.atomic():
+            for customer in customers:
+                changed += _bulk_apply(request.user, customer, action, data)
+    except (ApplicationError, ValidationError, PermissionDenied) as exc:
+        detail = getattr(exc, "message", None) or "; ".join(getattr(exc, "messages", []))
+        messages.error(request, _("Nothing was changed: %(reason)s") % {
+            "reason": detail or _("you may not do that.")})
+        return _back_to_list(request)
+
+    messages.success(request, ngettext(
+        "%(count)d customer changed (of %(total)d selected).",
+        "%(count)d customers changed (of %(total)d selected).",
+        changed,
+    ) % {"count": changed, "total": len(customers)})
+    return _back_to_list(request)
+
+
+def _bulk_apply(actor, customer, action: str, data: dict) -> int:
+    """Apply one bulk action to one customer through the services; 1 if it changed it."""
+    if action == CustomerBulkForm.TRASH:
+        services.customer_soft_delete(actor=actor, customer=customer)
+        return 1
+    if action == CustomerBulkForm.ASSIGN_OWNER:
+        owner = data["owner"]
+        if customer.owner_id == owner.pk:
+            return 0
+        services.customer_update(actor=actor, customer=customer, data={"owner": owner},
+                                 expected_version=customer.version)
+        return 1
+    tag = data["tag"]
+    current = list(customer.tags.all())  # prefetched by the selector
+    has_tag = any(t.pk == tag.pk for t in current)
+    if action == CustomerBulkForm.ADD_TAG and not has_tag:
+        tags = [*current, tag]
+    elif action == CustomerBulkForm.REMOVE_TAG and has_tag:
+        tags = [t for t in current if t.pk != tag.pk]
+    else:
+        return 0
+    services.customer_update(actor=actor, customer=customer, data={}, tags=tags,
+                             expected_version=customer.version)
+    return 1
+
+
+# --- create and edit ------------------------------------------------------------------------
+def _add_service_error(form, exc: Exception) -> None:
+    """A refusal from the service, shown on the form (on the field when there is one)."""
+    if isinstance(exc, IntegrityError):
+        form.add_error("code", _("Another customer already uses this code. Choose another "
+                                 "one."))
+    elif isinstance(exc, ValidationError) and hasattr(exc, "error_dict"):
+        for field, errors in exc.error_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    elif isinstance(exc, ValidationError):
+        form.add_error(None, exc)
+    else:
+        form.add_error(None, getattr(exc, "message", str(exc)))
+
+
+@login_required
+def customer_create(request):
+    if not request.user.has_perm("customers.add_customer"):
+        raise PermissionDenied
+    form = CustomerCreateForm(request.POST or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        try:
+            customer = services.customer_create(
+                actor=request.user, data=form.service_data(), tags=form.cleaned_data["tags"],
+            )
+        except (ApplicationError, ValidationError, IntegrityError) as exc:
+            _add_service_error(form, exc)
+        else:
+            messages.success(request, _("Customer “%(name)s” was created.")
+                             % {"name": customer.name})
+            return redirect("customers:detail", uuid=customer.uuid)
+    return render(request, "customers/customer_form.html", {"form": form, "customer": None})
+
+
+@login_required
+def customer_edit(request, uuid):
+    customer = customer_get_for_user(request.user, uuid, "change")
+    # The form works on a copy: a bound ModelForm writes its values onto its instance, and the
+    # service must see the record as it was (to tell, say, that the owner changed).
+    form = CustomerEditForm(request.POST or None, instance=copy.copy(customer),
+                            user=request.user)
+    if request.method == "POST" and form.is_valid():
+        try:
+            customer = services.customer_update(
+                actor=request.user, customer=customer, data=form.service_data(),
+                tags=form.cleaned_data["tags"], expected_version=form.cleaned_data["version"],
+            )
+        except (ApplicationError, ValidationError, IntegrityError) as exc:
+            _add_service_error(form, exc)
+        else:
+            messages.success(request, _("Customer “%(name)s” was saved.")
+                             % {"name": customer.name})
+            return redirect("customers:detail", uuid=customer.uuid)
+    return render(request, "customers/customer_form.html", {
+        "form": form,
+        "customer": customer,
+        "can_delete": customer_can(request.user, "delete", customer),
+    })
+
+
+# --- trash ----------------------------------------------------------------------------------
+@login_required
+@require_POST
+def customer_delete(request, uuid):
+    customer = customer_get_for_user(request.user, uuid, "delete")
+    services.customer_soft_delete(actor=request.user, customer=customer)
+    messages.success(request, _("“%(name)s” was moved to the trash. You can restore it from "
+                                "there.") % {"name": customer.name})
+    return redirect("customers:list")
+
+
+@login_required
+def customer_trash(request):
+    customers = customer_list_for_user(request.user, deleted=True).select_related("deleted_by")
+    page = keyset_paginate(customers, ordering=TRASH_ORDERING, after=request.GET.get("after"),
+                           page_size=PAGE_SIZE)
+    return render(request, "customers/customer_trash.html", {
+        "page": page,
+        "can_restore": request.user.has_perm("customers.delete_customer"),
+    })
+
+
+@login_required
+@require_POST
+def customer_restore(request, uuid):
+    customer = customer_get_for_user(request.user, uuid, "delete", deleted=True)
+    services.customer_restore(actor=request.user, customer=customer)
+    messages.success(request, _("“%(name)s” was restored.") % {"name": customer.name})
+    return redirect("customers:trash")

@@ -1,1 +1,308 @@
-"""Being written: see customers/urls.py for the views this module provides."""
+"""The customer's 360-degree page: details, key figures, contacts, the communication log, the
+timeline, the audit history and the panels other modules contribute; plus contacts and
+sharing.
+
+Every customer comes through `customer_get_for_user` (not visible: 404; visible but the action
+not allowed: 403); every write goes through customers.services.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from auditlog.models import LogEntry
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Count, Max
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from crm.exceptions import ApplicationError
+from customers import services
+from customers.forms.contact import (
+    CONTACT_FIELDS,
+    ContactEditForm,
+    ContactForm,
+    InteractionForm,
+    ShareForm,
+    TimelineFilterForm,
+)
+from customers.models import Contact, Customer, CustomerUserObjectPermission, Interaction
+from customers.panels import render_panels
+from customers.selectors import contact_list_for_user, customer_can, customer_get_for_user
+from customers.timeline import field_labels, timeline_for_customer
+
+HISTORY_SIZE = 20
+TIMELINE_PAGE = 30
+
+
+# --- helpers ----------------------------------------------------------------------------------
+def _require_perm(user, perm: str) -> None:
+    """The model permission a contact or log write needs on top of seeing the customer
+    (the same rule the service applies; checked here too so the form is never shown)."""
+    if not user.has_perm(perm):
+        raise PermissionDenied
+
+
+def _contact_for(user, customer: Customer, contact_uuid) -> Contact:
+    try:
+        return contact_list_for_user(user, customer=customer).get(uuid=contact_uuid)
+    except (Contact.DoesNotExist, ValueError, ValidationError) as exc:
+        raise Http404 from exc
+
+
+def _detail_url(customer: Customer, anchor: str = "") -> str:
+    url = reverse("customers:detail", kwargs={"uuid": customer.uuid})
+    return f"{url}#{anchor}" if anchor else url
+
+
+def _figures(customer: Customer, contacts: list[Contact]) -> dict:
+    """Key figures: one aggregate query whatever the size of the log."""
+    log = Interaction.objects.filter(customer=customer).aggregate(
+        count=Count("id"), last=Max("occurred_at"))
+    return {
+        "created": customer.created_at,
+        "contacts": len(contacts),
+        "interactions": log["count"],
+        "last_interaction": log["last"],
+    }
+
+
+def _history(customer: Customer) -> list[dict]:
+    """The last field changes from django-auditlog, with the changed fields by label."""
+    entries = LogEntry.objects.get_for_object(customer).select_related("actor")[:HISTORY_SIZE]
+    history = []
+    for entry in entries:
+        fields = []
+        if entry.action == LogEntry.Action.UPDATE:
+            fields = field_labels(Customer, entry.changes_dict or {})
+        history.append({"entry": entry, "fields": fields})
+    return history
+
+
+def _timeline(request, customer: Customer, data=None) -> dict:
+    """The timeline page the query string (or `data`) asks for; bad values are ignored."""
+    filters = TimelineFilterForm(request.GET if data is None else data)
+    kinds = filters.kinds_value()
+    cursor = filters.cursor_value()
+    page = timeline_for_customer(customer, before=cursor, kinds=kinds, limit=TIMELINE_PAGE)
+    more_query = ""
+    if page.next_cursor:
+        more_query = urlencode([("cursor", page.next_cursor), *(("kinds", k) for k in kinds)])
+    return {
+        "timeline": page,
+        "timeline_filter": filters,
+        "timeline_kinds": kinds,
+        "timeline_from_cursor": bool(cursor),
+        "timeline_more_url": (reverse("customers:timeline", kwargs={"uuid": customer.uuid})
+                              + "?" + more_query) if more_query else "",
+        "timeline_more_page": (_detail_url(customer) + "?" + more_query) if more_query else "",
+    }
+
+
+def _permissions(user, customer: Customer) -> dict:
+    can_change = customer_can(user, "change", customer)
+    return {
+        "can_change": can_change,
+        "can_share": can_change,
+        "can_add_contact": user.has_perm("customers.add_contact"),
+        "can_change_contact": user.has_perm("customers.change_contact"),
+        "can_delete_contact": user.has_perm("customers.delete_contact"),
+        "can_log": user.has_perm("customers.add_interaction"),
+    }
+
+
+def _detail_context(request, customer: Customer, interaction_form=None) -> dict:
+    user = request.user
+    contacts = list(contact_list_for_user(user, customer=customer))
+    perms = _permissions(user, customer)
+    if perms["can_log"] and interaction_form is None:
+        interaction_form = InteractionForm(customer=customer, contacts=contacts)
+    return {
+        "customer": customer,
+        "contacts": contacts,
+        "figures": _figures(customer, contacts),
+        "history": _history(customer),
+        "panels": render_panels(request, customer),
+        "interaction_form": interaction_form,
+        **perms,
+        **_timeline(request, customer),
+    }
+
+
+# --- the 360-degree page ----------------------------------------------------------------------
+@login_required
+@require_GET
+def customer_detail(request, uuid):
+    customer = customer_get_for_user(request.user, uuid)
+    return render(request, "customers/customer_detail.html", _detail_context(request, customer))
+
+
+@login_required
+@require_GET
+def customer_timeline(request, uuid):
+    """A page of the timeline as a fragment ("Load more", the kind filter). Without htmx the
+    full page shows the same page of the timeline."""
+    customer = customer_get_for_user(request.user, uuid)
+    if not request.htmx:
+        query = request.GET.urlencode()
+        return redirect(_detail_url(customer) + (f"?{query}" if query else "") + "#timeline")
+    return render(request, "customers/_timeline.html",
+                  {"customer": customer, **_timeline(request, customer)})
+
+
+@login_required
+@require_POST
+def interaction_create(request, uuid):
+    """The communication log quick-add. With htmx: the fresh form, plus the refreshed timeline
+    and key figures swapped in out of band; on errors the form with its errors."""
+    user = request.user
+    customer = customer_get_for_user(user, uuid)
+    _require_perm(user, "customers.add_interaction")
+    form = InteractionForm(request.POST, customer=customer)
+    if form.is_valid():
+        try:
+            interaction = services.interaction_log(actor=user, customer=customer,
+                                                   data=form.cleaned_data)
+        except ApplicationError as exc:
+            form.add_error(None, exc.message)
+        except ValidationError as exc:
+            form.add_error(None, exc.messages)
+        else:
+            done = _("%(kind)s logged: %(subject)s") % {
+                "kind": interaction.get_kind_display(), "subject": interaction.subject}
+            if not request.htmx:
+                messages.success(request, done)
+                return redirect(_detail_url(customer, "timeline"))
+            contacts = list(contact_list_for_user(user, customer=customer))
+            return render(request, "customers/_interaction_form.html", {
+                "customer": customer,
+                "interaction_form": InteractionForm(customer=customer, contacts=contacts),
+                "done": done,
+                "oob": True,
+                "figures": _figures(customer, contacts),
+                # The quick-add form sends the timeline filter along (hx-include).
+                **_timeline(request, customer, data=request.POST),
+            })
+    if request.htmx:
+        return render(request, "customers/_interaction_form.html",
+                      {"customer": customer, "interaction_form": form})
+    return render(request, "customers/customer_detail.html",
+                  _detail_context(request, customer, interaction_form=form))
+
+
+# --- contacts ---------------------------------------------------------------------------------
+def _contact_data(form) -> dict:
+    return {name: form.cleaned_data[name] for name in CONTACT_FIELDS}
+
+
+@login_required
+def contact_create(request, uuid):
+    user = request.user
+    customer = customer_get_for_user(user, uuid)
+    _require_perm(user, "customers.add_contact")
+    form = ContactForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            contact = services.contact_create(actor=user, customer=customer,
+                                              data=_contact_data(form))
+        except ApplicationError as exc:
+            form.add_error(None, exc.message)
+        except ValidationError as exc:
+            form.add_error(None, exc.messages)
+        else:
+            messages.success(request, _("Contact %(name)s was added.") % {"name": contact})
+            return redirect(_detail_url(customer, "contacts"))
+    return render(request, "customers/contact_form.html",
+                  {"customer": customer, "form": form, "contact": None})
+
+
+@login_required
+def contact_edit(request, uuid, contact_uuid):
+    user = request.user
+    customer = customer_get_for_user(user, uuid)
+    _require_perm(user, "customers.change_contact")
+    contact = _contact_for(user, customer, contact_uuid)
+    name = str(contact)
+    form = ContactEditForm(request.POST or None, instance=contact)
+    if request.method == "POST" and form.is_valid():
+        try:
+            contact = services.contact_update(actor=user, contact=contact,
+                                              data=_contact_data(form),
+                                              expected_version=form.cleaned_data["version"])
+        except ApplicationError as exc:
+            form.add_error(None, exc.message)
+        except ValidationError as exc:
+            form.add_error(None, exc.messages)
+        else:
+            messages.success(request, _("Contact %(name)s was saved.") % {"name": contact})
+            return redirect(_detail_url(customer, "contacts"))
+    return render(request, "customers/contact_form.html", {
+        "customer": customer, "form": form, "contact": contact, "contact_name": name,
+        "can_delete_contact": user.has_perm("customers.delete_contact"),
+    })
+
+
+@login_required
+@require_POST
+def contact_delete(request, uuid, contact_uuid):
+    user = request.user
+    customer = customer_get_for_user(user, uuid)
+    _require_perm(user, "customers.delete_contact")
+    contact = _contact_for(user, customer, contact_uuid)
+    services.contact_soft_delete(actor=user, contact=contact)
+    messages.success(request, _("Contact %(name)s was removed.") % {"name": contact})
+    return redirect(_detail_url(customer, "contacts"))
+
+
+# --- sharing ----------------------------------------------------------------------------------
+def _shares(customer: Customer) -> list[dict]:
+    """Who the customer is shared with, one row per colleague."""
+    rows = (
+        CustomerUserObjectPermission.objects.filter(content_object=customer)
+        .select_related("user", "permission")
+        .order_by("user__first_name", "user__last_name", "user__email")
+    )
+    shares: dict[int, dict] = {}
+    for row in rows:
+        share = shares.setdefault(row.user_id, {"user": row.user, "can_change": False})
+        if row.permission.codename == "change_customer":
+            share["can_change"] = True
+    return list(shares.values())
+
+
+@login_required
+def customer_share(request, uuid):
+    user = request.user
+    customer = customer_get_for_user(user, uuid, "change")
+    shares = _shares(customer)
+    form = ShareForm(user=user)
+    if request.method == "POST" and "unshare" in request.POST:
+        wanted = request.POST["unshare"]
+        share = next((s for s in shares if str(s["user"].uuid) == wanted), None)
+        if share is None:
+            messages.error(request, _("That colleague does not share this customer."))
+        else:
+            services.customer_unshare(actor=user, customer=customer, colleague=share["user"])
+            messages.success(request, _("%(name)s no longer shares %(customer)s.")
+                             % {"name": share["user"], "customer": customer})
+        return redirect("customers:share", uuid=customer.uuid)
+    if request.method == "POST":
+        form = ShareForm(request.POST, user=user)
+        if form.is_valid():
+            colleague = form.cleaned_data["colleague"]
+            try:
+                services.customer_share(actor=user, customer=customer, colleague=colleague,
+                                        can_change=form.cleaned_data["can_change"])
+            except ApplicationError as exc:
+                form.add_error(None, exc.message)
+            else:
+                messages.success(request, _("%(customer)s is now shared with %(name)s.")
+                                 % {"customer": customer, "name": colleague})
+                return redirect("customers:share", uuid=customer.uuid)
+    return render(request, "customers/share.html",
+                  {"customer": customer, "form": form, "shares": shares})

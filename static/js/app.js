@@ -22,6 +22,19 @@
     }
   });
 
+  // <input type="checkbox" data-select-all="NAME"> ticks every checkbox named NAME in its table.
+  document.addEventListener("change", function (event) {
+    var master = event.target.closest("[data-select-all]");
+    if (!master) {
+      return;
+    }
+    var scope = master.closest("table") || document;
+    var name = master.getAttribute("data-select-all");
+    scope.querySelectorAll('input[type="checkbox"][name="' + name + '"]').forEach(function (box) {
+      box.checked = master.checked;
+    });
+  });
+
   // htmx: show server errors instead of failing silently.
   document.addEventListener("htmx:responseError", function (event) {
     var box = document.getElementById("htmx-error");

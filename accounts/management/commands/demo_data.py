@@ -1,4 +1,4 @@
-"""Idempotent demo data: teams and one user per role (later modules add their records).
+"""Idempotent demo data: teams and one user per role, then each module's records.
 
 The password of every demo user is DEMO_PASSWORD from the environment (`make dev` writes a
 random one into .env and prints it); running the command again changes nothing else.
@@ -71,6 +71,10 @@ class Command(BaseCommand):
             for team in Team.objects.filter(name__in=team_names):
                 team.members.add(users[email])
 
-        self.stdout.write(self.style.SUCCESS(
-            f"Demo data ready: {len(DEMO_USERS)} users, {len(DEMO_TEAMS)} teams."
-        ))
+        self.stdout.write(f"Users and teams: {len(DEMO_USERS)} users, {len(DEMO_TEAMS)} teams.")
+        # Then every other module's demo records (crm.demo registry, filled in ready()).
+        from crm import demo
+
+        for _name, builder in demo.builders():
+            builder(self.stdout)
+        self.stdout.write(self.style.SUCCESS("Demo data ready."))

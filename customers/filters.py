@@ -1,0 +1,178 @@
+"""The customer list's filters: validated query-string input, never raw GET reads."""
+
+from __future__ import annotations
+
+import datetime
+
+import django_filters
+from django import forms
+from django.contrib.auth import get_user_model
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Team
+from crm.filters import BootstrapFilterSet
+from customers.models import Customer, CustomerTag, DictionaryEntry, Tag, phone_digits
+
+# Whitelisted sorts: the choice in the query string -> the keyset ordering (ends with the pk).
+ORDERINGS = {
+    "-created": ("-created_at", "-id"),
+    "created": ("created_at", "id"),
+    "name": ("name", "id"),
+    "-name": ("-name", "-id"),
+}
+DEFAULT_ORDERING = "-created"
+# Filters tucked away under "More filters" (shown open when one of them is in use).
+ADVANCED = ("team", "level", "industry", "source", "region", "tags", "created_after",
+            "created_before")
+# Phone search starts at this many digits (fewer would match nearly every number).
+MIN_PHONE_DIGITS = 3
+MIN_YEAR, MAX_YEAR = 1900, 9998
+DICTIONARY_FILTERS = {
+    "level": DictionaryEntry.Kind.LEVEL,
+    "industry": DictionaryEntry.Kind.INDUSTRY,
+    "source": DictionaryEntry.Kind.SOURCE,
+    "region": DictionaryEntry.Kind.REGION,
+}
+
+
+def _person_label(user) -> str:
+    return user.get_full_name() or user.email
+
+
+class OwnerFilter(django_filters.ModelChoiceFilter):
+    @property
+    def field(self):
+        field = super().field
+        field.label_from_instance = _person_label
+        return field
+
+
+def _dictionary_filter(kind, label, empty_label):
+    return django_filters.ModelChoiceFilter(
+        queryset=DictionaryEntry.objects.filter(kind=kind, is_active=True),
+        to_field_name="uuid", label=label, empty_label=empty_label,
+    )
+
+
+def _date_widget():
+    return forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"})
+
+
+class CustomerFilter(BootstrapFilterSet):
+    q = django_filters.CharFilter(method="search", label=_("Search"))
+    status = django_filters.ChoiceFilter(choices=Customer.Status.choices, label=_("Status"),
+                                         empty_label=_("Any status"))
+    owner = OwnerFilter(
+        queryset=get_user_model().objects.filter(is_active=True).order_by(
+            "first_name", "last_name", "email"),
+        to_field_name="uuid", label=_("Owner"), empty_label=_("Anyone"),
+    )
+    team = django_filters.ModelChoiceFilter(
+        queryset=Team.objects.order_by("name"), to_field_name="uuid", label=_("Team"),
+        empty_label=_("Any team"),
+    )
+    level = _dictionary_filter(DictionaryEntry.Kind.LEVEL, _("Level"), _("Any level"))
+    industry = _dictionary_filter(DictionaryEntry.Kind.INDUSTRY, _("Industry"),
+                                  _("Any industry"))
+    source = _dictionary_filter(DictionaryEntry.Kind.SOURCE, _("Source"), _("Any source"))
+    region = _dictionary_filter(DictionaryEntry.Kind.REGION, _("Region"), _("Any region"))
+    tags = django_filters.ModelMultipleChoiceFilter(
+        queryset=Tag.objects.order_by("name"), to_field_name="uuid", method="filter_tags",
+        label=_("Tags (any of)"),
+        widget=forms.CheckboxSelectMultiple(attrs={"class": "form-check-input"}),
+    )
+    created_after = django_filters.DateFilter(method="filter_created_after",
+                                              label=_("Created from"), widget=_date_widget())
+    created_before = django_filters.DateFilter(method="filter_created_before",
+                                               label=_("Created until"), widget=_date_widget())
+    ordering = django_filters.ChoiceFilter(
+        method="filter_ordering", label=_("Sort by"), empty_label=None,
+        choices=[("-created", _("Newest first")), ("created", _("Oldest first")),
+                 ("name", _("Name A-Z")), ("-name", _("Name Z-A"))],
+    )
+
+    class Meta:
+        model = Customer
+        fields = []
+
+    # --- filters ------------------------------------------------------------------------------
+    def search(self, queryset, name, value):
+        """Name, code and e-mail by substring (trigram indexes on UPPER(col) serve icontains),
+        and the phone by its digits, so "+86 138-0013" finds "+8613800138000"."""
+        value = value.strip()
+        if not value:
+            return queryset
+        q = Q(name__icontains=value) | Q(code__icontains=value) | Q(email__icontains=value)
+        digits = phone_digits(value)
+        if len(digits) >= MIN_PHONE_DIGITS:
+            q |= Q(phone_digits__contains=digits)
+        return queryset.filter(q)
+
+    def filter_tags(self, queryset, name, value):
+        if not value:
+            return queryset
+        # A semi-join: no DISTINCT over the customer table, whatever the number of tags.
+        return queryset.filter(
+            pk__in=CustomerTag.objects.filter(tag__in=value).values("customer_id")
+        )
+
+    @staticmethod
+    def _start_of(day: datetime.date) -> datetime.datetime | None:
+        """Midnight at the start of `day` in the current time zone; None for the far past or
+        future (years 1 and 9999 overflow once shifted to UTC): no bound there."""
+        if not MIN_YEAR <= day.year <= MAX_YEAR:
+            return None
+        return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
+
+    def filter_created_after(self, queryset, name, value):
+        # A range on created_at itself (not created_at::date), so the index is used.
+        start = self._start_of(value)
+        return queryset if start is None else queryset.filter(created_at__gte=start)
+
+    def filter_created_before(self, queryset, name, value):
+        # Inclusive of the day chosen.
+        end = self._start_of(value + datetime.timedelta(days=1)) if value.year < MAX_YEAR \
+            else None
+        return queryset if end is None else queryset.filter(created_at__lt=end)
+
+    def filter_ordering(self, queryset, name, value):
+        return queryset.order_by(*self.keyset_ordering())
+
+    # --- for the view and the template --------------------------------------------------------
+    def _clean(self, name):
+        if not self.is_bound:
+            return None
+        self.errors  # noqa: B018 (validate the form once)
+        return self.form.cleaned_data.get(name)
+
+    def keyset_ordering(self) -> tuple[str, ...]:
+        return ORDERINGS.get(self._clean("ordering") or DEFAULT_ORDERING,
+                             ORDERINGS[DEFAULT_ORDERING])
+
+    def load_choices(self) -> None:
+        """Fill the choice lists for display with as few queries as possible: the four
+        dictionary lists come from one query; owners and tags are kept for the bulk form too.
+        (Only the widgets get the lists; a chosen value is still validated against the
+        field's queryset.) Only the full page
+        calls this: the htmx results fragment shows no filter form."""
+        form = self.form
+        entries: dict[str, list] = {}
+        for entry in DictionaryEntry.objects.filter(
+            is_active=True, kind__in=list(DICTIONARY_FILTERS.values())
+        ).only("uuid", "label", "kind"):
+            entries.setdefault(entry.kind, []).append((str(entry.uuid), entry.label))
+        for name, kind in DICTIONARY_FILTERS.items():
+            field = form.fields[name]
+            field.widget.choices = [("", field.empty_label), *entries.get(kind, [])]
+        self.owner_choices = [(str(u.uuid), _person_label(u))
+                              for u in form.fields["owner"].queryset]
+        form.fields["owner"].widget.choices = [("", form.fields["owner"].empty_label),
+                                               *self.owner_choices]
+        self.tag_choices = [(str(t.uuid), t.name) for t in form.fields["tags"].queryset]
+        form.fields["tags"].widget.choices = self.tag_choices
+
+    def advanced_in_use(self) -> bool:
+        data = self.data or {}
+        return any(data.get(name) for name in ADVANCED)
