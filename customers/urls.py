@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from customers.views import customer, profile
 
@@ -23,4 +23,12 @@ urlpatterns = [
     path("<uuid:uuid>/contacts/<uuid:contact_uuid>/delete/", profile.contact_delete,
          name="contact_delete"),
     path("<uuid:uuid>/share/", profile.customer_share, name="share"),
+    # Each area below keeps its routes in its own module (names stay "customers:<name>").
+    path("tasks/", include("customers.urls_tasks")),
+    path("contacts/", include("customers.urls_contacts")),
+    path("segments/", include("customers.urls_segments")),
+    path("transfer/", include("customers.urls_transfer")),
+    path("duplicates/", include("customers.urls_dedupe")),
+    path("gdpr/", include("customers.urls_gdpr")),
+    path("fields/", include("customers.urls_fields")),
 ]

@@ -291,6 +291,8 @@ class Contact(BaseModel):
             models.Index(fields=["birthday"], name="contact_birthday"),
             models.Index(fields=["-created_at", "-id"], name="contact_created",
                          condition=Q(deleted_at__isnull=True)),
+            GinIndex(fields=["custom_data"], opclasses=["jsonb_path_ops"],
+                     name="contact_custom_data"),
         ]
 
     def __str__(self) -> str:
