@@ -49,6 +49,8 @@ _READ_CUSTOMERS = [
     *_crud("customers", "dictionaryentry", "view"),
 ]
 
+_TASKS = _crud("customers", "task", "view", "add", "change")
+
 # Model permissions say what a role may do at all; the per-app access policies
 # (customers/permissions.py, ...) narrow it to the records the user may see.
 ROLE_PERMISSIONS: dict[str, list[str]] = {
@@ -61,6 +63,13 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *_crud("customers", "interaction", "add", "change"),
         *_crud("customers", "tag", "add"),
         "customers.export_customer",
+        "customers.import_customer",
+        "customers.merge_customer",
+        "customers.erase_customer",
+        *_TASKS,
+        *_crud("customers", "segment", "view", "add", "change", "delete"),
+        *_crud("customers", "importjob", "view", "add"),
+        *_crud("customers", "customfielddefinition", "view"),
     ],
     SALES: [
         *_READ_CUSTOMERS,
@@ -68,19 +77,35 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *_crud("customers", "contact", "add", "change", "delete"),
         *_crud("customers", "interaction", "add", "change"),
         *_crud("customers", "tag", "add"),
+        *_TASKS,
+        *_crud("customers", "segment", "view"),
+        *_crud("customers", "customfielddefinition", "view"),
     ],
     MARKETING: [
         *_READ_CUSTOMERS,
         *_crud("customers", "contact", "change"),
         *_crud("customers", "tag", "add"),
         "customers.export_customer",
+        "customers.import_customer",
+        *_TASKS,
+        *_crud("customers", "segment", "view", "add", "change", "delete"),
+        *_crud("customers", "importjob", "view", "add"),
+        *_crud("customers", "customfielddefinition", "view"),
     ],
     SUPPORT: [
         *_READ_CUSTOMERS,
         *_crud("customers", "contact", "change"),
         *_crud("customers", "interaction", "add"),
+        *_TASKS,
+        *_crud("customers", "segment", "view"),
+        *_crud("customers", "customfielddefinition", "view"),
     ],
-    ANALYST: ["accounts.view_team", *_READ_CUSTOMERS, "customers.export_customer"],
+    ANALYST: [
+        "accounts.view_team", *_READ_CUSTOMERS, "customers.export_customer",
+        *_crud("customers", "task", "view"),
+        *_crud("customers", "segment", "view"),
+        *_crud("customers", "customfielddefinition", "view"),
+    ],
 }
 
 

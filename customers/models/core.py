@@ -155,7 +155,12 @@ class Customer(BaseModel):
     class Meta:
         verbose_name = _("customer")
         verbose_name_plural = _("customers")
-        permissions = [("export_customer", _("Can export customers"))]
+        permissions = [
+            ("export_customer", _("Can export customers")),
+            ("import_customer", _("Can import customers")),
+            ("merge_customer", _("Can merge duplicate customers")),
+            ("erase_customer", _("Can erase personal data (GDPR)")),
+        ]
         indexes = [
             # Search: icontains compiles to UPPER(col) LIKE UPPER(%s), which these serve.
             GinIndex(OpClass(Upper("name"), name="gin_trgm_ops"), name="customer_name_trgm"),
