@@ -30,6 +30,8 @@ TITLES = ["CEO", "Purchasing manager", "CTO", "Office manager", "Buyer", "Head o
           "采购经理", "总经理", "财务总监", "运营主管"]
 TAGS = [("VIP", "danger"), ("Newsletter", "info"), ("Partner", "success"),
         ("Trade show 2026", "primary"), ("Needs follow-up", "warning"), ("重点客户", "danger")]
+TASK_TITLES = ["Call back about the quote", "Send the contract", "Prepare the renewal offer",
+               "Visit the new office", "Check payment status", "回访客户", "准备报价单"]
 SUBJECTS = ["Intro call", "Quarterly review", "Pricing question", "Sent proposal",
             "Follow-up on quote", "Product demo", "Contract renewal", "Complaint about delivery",
             "电话回访", "产品演示", "报价跟进"]
@@ -44,6 +46,7 @@ def build(stdout) -> None:
         DictionaryEntry,
         Interaction,
         Tag,
+        Task,
     )
 
     if Customer.objects.filter(code__startswith=CODE_PREFIX).exists():
@@ -131,5 +134,23 @@ def build(stdout) -> None:
         CustomerTag.objects.bulk_create(links, ignore_conflicts=True)
         Contact.objects.bulk_create(contacts)
         Interaction.objects.bulk_create(interactions)
+
+        # Tasks: some overdue, some today, some ahead, a few done, for each owner.
+        tasks = []
+        owned = [c for c in customers if c.owner_id][:60]
+        for n, customer in enumerate(owned):
+            due = now + timedelta(days=rng.randint(-6, 20), hours=rng.randint(0, 8))
+            done = rng.random() < 0.2
+            tasks.append(Task(
+                title=rng.choice(TASK_TITLES), customer=customer, assignee_id=customer.owner_id,
+                created_by_id=customer.owner_id, due_at=due, remind_at=due,
+                priority=rng.choice(["low", "normal", "normal", "high"]),
+                status="done" if done else "open", done_at=now if done else None,
+                # Demo tasks in the past do not send reminder e-mails on the first start.
+                reminded_at=now if due < now else None,
+            ))
+            if n % 10 == 0:
+                tasks[-1].description = "Prepare the quote and check stock first."
+        Task.objects.bulk_create(tasks)
     stdout.write(f"Customers: {len(customers)} customers, {len(contacts)} contacts, "
-                 f"{len(interactions)} interactions.")
+                 f"{len(interactions)} interactions, {len(tasks)} tasks.")

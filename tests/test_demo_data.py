@@ -6,14 +6,14 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from accounts.models import Team, User
-from customers.models import Contact, Customer, Interaction
+from customers.models import Contact, Customer, Interaction, Task
 
 pytestmark = pytest.mark.django_db
 
 
 def counts():
     return (User.objects.count(), Team.objects.count(), Customer.objects.count(),
-            Contact.objects.count(), Interaction.objects.count())
+            Contact.objects.count(), Interaction.objects.count(), Task.objects.count())
 
 
 def test_it_builds_demo_data_once(monkeypatch, role_groups):
@@ -22,6 +22,7 @@ def test_it_builds_demo_data_once(monkeypatch, role_groups):
     first = counts()
     assert first[0] == 6 and first[1] == 4
     assert first[2] == 300
+    assert first[5] > 0 and Task.objects.filter(status="open").exists()
     assert Customer.objects.filter(name__contains="有限公司").exists()  # Chinese names too
     assert User.objects.get(email="sales@example.com").check_password("demo-password-123")
     call_command("demo_data", stdout=io.StringIO())
