@@ -28,9 +28,9 @@ class AccountsConfig(AppConfig):
         )
         navigation.register(
             navigation.NavItem(key="users", label=_("Users"), url_name="accounts:user_list",
-                               icon="people", order=900, visible=is_admin)
+                               icon="people", order=900, visible=is_admin, section="admin")
         )
         navigation.register(
             navigation.NavItem(key="teams", label=_("Teams"), url_name="accounts:team_list",
-                               icon="diagram-3", order=910, visible=is_admin)
+                               icon="diagram-3", order=910, visible=is_admin, section="admin")
         )

@@ -7,6 +7,12 @@ def navigation(request):
     user = getattr(request, "user", None)
     items = items_for(user)
     path = request.path
-    active = next((item.key for item in items if path.startswith(item.url) and item.url != "/"),
-                  None)
-    return {"nav_items": items, "nav_active": active, "brand_name": settings.SITE_NAME}
+    # The most specific entry wins: /customers/segments/ is "Segments", not "Customers".
+    matches = [item for item in items if item.url != "/" and path.startswith(item.url)]
+    active = max(matches, key=lambda item: len(item.url)).key if matches else None
+    return {
+        "nav_items": [item for item in items if item.section == "main"],
+        "nav_admin_items": [item for item in items if item.section == "admin"],
+        "nav_active": active,
+        "brand_name": settings.SITE_NAME,
+    }

@@ -19,6 +19,8 @@ class NavItem:
     icon: str  # a Bootstrap Icons name
     order: int = 100
     visible: Callable = lambda user: True  # noqa: E731
+    # "main": the top bar; "admin": the Administration part of the user menu.
+    section: str = "main"
 
     @property
     def url(self) -> str:

@@ -13,6 +13,12 @@ BEAT_SCHEDULE = {
         "schedule": 30.0,
         "options": {"expires": 25},
     },
+    # E-mails due task reminders, each once (customers.task_services).
+    "send-task-reminders": {
+        "task": "customers.send_task_reminders",
+        "schedule": 60.0,
+        "options": {"expires": 55},
+    },
     # Removes expired sessions from the database (cached_db keeps a row per session).
     "clear-expired-sessions": {
         "task": "accounts.clear_expired_sessions",

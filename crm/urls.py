@@ -12,5 +12,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", home, name="home"),
     path("customers/", include("customers.urls")),
+    path("search/", include("crm.search_views")),
     path("", include("accounts.urls")),
 ]

@@ -22,6 +22,16 @@ class CustomersConfig(AppConfig):
         auditlog.register(DictionaryEntry, exclude_fields=["updated_at"])
 
         demo.register(20, "customers", build_demo)
+
+        # Each area registers its search providers, panels, describers and nav entries.
+        from customers import contacts_ui, dedupe_ui, segment_ui, task_ui
+        from customers import search as customer_search
+
+        customer_search.register()
+        contacts_ui.register()
+        dedupe_ui.register()
+        task_ui.register()
+        segment_ui.register()
         navigation.register(
             navigation.NavItem(
                 key="customers", label=_("Customers"), url_name="customers:list",

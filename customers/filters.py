@@ -7,12 +7,14 @@ import datetime
 import django_filters
 from django import forms
 from django.contrib.auth import get_user_model
-from django.db.models import Q
+from django.db.models import CharField, F, Q, Value
+from django.db.models.functions import Cast, Concat, JSONObject
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Team
 from crm.filters import BootstrapFilterSet
+from customers import custom_fields
 from customers.models import Customer, CustomerTag, DictionaryEntry, Tag, phone_digits
 
 # Whitelisted sorts: the choice in the query string -> the keyset ordering (ends with the pk).
@@ -60,6 +62,57 @@ def _date_widget():
     return forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"})
 
 
+class CustomFieldFilter(django_filters.Filter):
+    """One custom field of the customers (choice, yes/no, exact text) as a list filter.
+
+    Equality through `custom_data @> {key: value}`, which the GIN jsonb_path_ops index
+    serves (custom_fields.equals_q)."""
+
+    def __init__(self, *, definition, **kwargs):
+        self.definition = definition
+        super().__init__(field_name="custom_data", label=definition.label, **kwargs)
+
+    @property
+    def field(self):
+        if not hasattr(self, "_field"):
+            self._field = custom_fields.filter_field(self.definition)
+        return self._field
+
+    def filter(self, qs, value):
+        if value is None or value == "":
+            return qs
+        return qs.filter(custom_fields.equals_q(self.definition, value))
+
+
+def filter_choices_load(request) -> dict[str, list[tuple[str, str]]]:
+    """The filter bar's four dictionary lists, and the request's custom field definitions
+    (cached on the request for the filters and the page), in ONE query: a UNION ALL of both
+    small tables, each row as JSON. Returns {kind: [(uuid, label), ...]}."""
+    dictionary = (
+        DictionaryEntry.objects.filter(is_active=True,
+                                       kind__in=list(DICTIONARY_FILTERS.values()))
+        .annotate(grp=Concat(Value("d:"), F("kind"), output_field=CharField()),
+                  row=JSONObject(uuid=Cast("uuid", CharField()), label=F("label")))
+        .values_list("grp", "order", "label", "row")
+    )
+    definitions = (
+        custom_fields.active_definitions_qs()
+        .annotate(grp=Concat(Value("f:"), F("entity"), output_field=CharField()),
+                  row=custom_fields.definitions_json())
+        .values_list("grp", "order", "label", "row")
+    )
+    entries: dict[str, list] = {}
+    fields = []
+    for grp, _order, _label, row in dictionary.union(definitions, all=True).order_by(
+            "grp", "order", "label"):
+        if grp.startswith("d:"):
+            entries.setdefault(grp[2:], []).append((row["uuid"], row["label"]))
+        else:
+            fields.append(row)
+    custom_fields.definitions_prime(request, custom_fields.definitions_from_json(fields))
+    return entries
+
+
 class CustomerFilter(BootstrapFilterSet):
     q = django_filters.CharFilter(method="search", label=_("Search"))
     status = django_filters.ChoiceFilter(choices=Customer.Status.choices, label=_("Status"),
@@ -96,6 +149,20 @@ class CustomerFilter(BootstrapFilterSet):
     class Meta:
         model = Customer
         fields = []
+
+    def __init__(self, data=None, queryset=None, *, definitions=None, **kwargs):
+        """`definitions`: the active customer field definitions (the list view passes those
+        it loaded for the request; None loads them): the filterable ones become filters
+        "cf_<key>" under "More filters"."""
+        super().__init__(data, queryset, **kwargs)
+        if definitions is None:
+            definitions = custom_fields.definitions_for(self.request).customer
+        self.custom_definitions = [d for d in definitions
+                                   if d.field_type in custom_fields.FILTERABLE]
+        for definition in self.custom_definitions:
+            custom = CustomFieldFilter(definition=definition)
+            custom.model, custom.parent = self.queryset.model, self
+            self.filters[custom_fields.field_name(definition)] = custom
 
     # --- filters ------------------------------------------------------------------------------
     def search(self, queryset, name, value):
@@ -151,18 +218,20 @@ class CustomerFilter(BootstrapFilterSet):
         return ORDERINGS.get(self._clean("ordering") or DEFAULT_ORDERING,
                              ORDERINGS[DEFAULT_ORDERING])
 
-    def load_choices(self) -> None:
+    def load_choices(self, dictionary: dict[str, list] | None = None) -> None:
         """Fill the choice lists for display with as few queries as possible: the four
         dictionary lists come from one query; owners and tags are kept for the bulk form too.
         (Only the widgets get the lists; a chosen value is still validated against the
         field's queryset.) Only the full page
-        calls this: the htmx results fragment shows no filter form."""
+        calls this: the htmx results fragment shows no filter form. `dictionary`: the lists
+        filter_choices_load() already read (with the custom field definitions)."""
         form = self.form
-        entries: dict[str, list] = {}
-        for entry in DictionaryEntry.objects.filter(
-            is_active=True, kind__in=list(DICTIONARY_FILTERS.values())
-        ).only("uuid", "label", "kind"):
-            entries.setdefault(entry.kind, []).append((str(entry.uuid), entry.label))
+        entries: dict[str, list] = dictionary if dictionary is not None else {}
+        if dictionary is None:
+            for entry in DictionaryEntry.objects.filter(
+                is_active=True, kind__in=list(DICTIONARY_FILTERS.values())
+            ).only("uuid", "label", "kind"):
+                entries.setdefault(entry.kind, []).append((str(entry.uuid), entry.label))
         for name, kind in DICTIONARY_FILTERS.items():
             field = form.fields[name]
             field.widget.choices = [("", field.empty_label), *entries.get(kind, [])]
@@ -173,6 +242,12 @@ class CustomerFilter(BootstrapFilterSet):
         self.tag_choices = [(str(t.uuid), t.name) for t in form.fields["tags"].queryset]
         form.fields["tags"].widget.choices = self.tag_choices
 
+    def custom_fields_bound(self) -> list:
+        """The custom field filters' bound fields, for the template."""
+        form = self.form
+        return [form[custom_fields.field_name(d)] for d in self.custom_definitions]
+
     def advanced_in_use(self) -> bool:
         data = self.data or {}
-        return any(data.get(name) for name in ADVANCED)
+        names = [*ADVANCED, *(custom_fields.field_name(d) for d in self.custom_definitions)]
+        return any(data.get(name) for name in names)

@@ -3,11 +3,14 @@ sharing, and the timeline filter."""
 
 from __future__ import annotations
 
+from crispy_forms.helper import FormHelper
+from crispy_forms.layout import Fieldset, Layout
 from django import forms
 from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
 
 from crm.forms import VersionedModelForm
+from customers import custom_fields
 from customers.models import Contact, Interaction
 from customers.timeline import EVENTS_KIND
 
@@ -36,6 +39,33 @@ class ContactForm(forms.ModelForm):
             "consent_source": _("Where consent was given, e.g. the web form or event name."),
             "private_notes": _("Stored encrypted; not shown in lists."),
         }
+
+    def __init__(self, *args, definitions=None, **kwargs):
+        """`definitions`: the active contact field definitions (the view passes those it loaded
+        for the request; None loads them). They appear under "Custom fields"."""
+        super().__init__(*args, **kwargs)
+        if definitions is None:
+            definitions = custom_fields.definitions_for().contact
+        self.custom_definitions = definitions
+        custom_names = custom_fields.add_form_fields(self, definitions,
+                                                     self.instance.custom_data)
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+        self.helper.layout = Layout(
+            *CONTACT_FIELDS,
+            *([Fieldset(_("Custom fields"), *custom_names, css_class="custom-fields")]
+              if custom_names else []),
+            *(["version"] if "version" in self.fields else []),
+        )
+
+    def service_data(self) -> dict:
+        """The cleaned values for the service, the custom fields merged into custom_data (keys
+        of inactive definitions kept as they are)."""
+        data = {name: self.cleaned_data[name] for name in CONTACT_FIELDS}
+        if self.custom_definitions:
+            data["custom_data"] = custom_fields.merge(
+                self.instance.custom_data, self.custom_definitions, self.cleaned_data)
+        return data
 
     def clean(self):
         cleaned = super().clean()

@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Team
 from crm.forms import VersionedModelForm
+from customers import custom_fields
 from customers.models import Customer, DictionaryEntry, Tag
 from customers.permissions import policy_for
 
@@ -45,8 +46,14 @@ class CustomerFormMixin:
 
     instance: Customer
 
-    def setup(self, user) -> None:
+    def setup(self, user, definitions=None) -> None:
+        """`definitions`: the active customer field definitions (the view passes those it
+        loaded for the request; None loads them)."""
         instance = self.instance
+        if definitions is None:
+            definitions = custom_fields.definitions_for().customer
+        self.custom_definitions = definitions
+        custom_names = custom_fields.add_form_fields(self, definitions, instance.custom_data)
 
         def keep(name: str) -> Q:
             """The value the record holds now, if any."""
@@ -113,12 +120,20 @@ class CustomerFormMixin:
                     _col("country", "col-md-5")),
             ),
             Field("description"),
+            *([Fieldset(_("Custom fields"), *custom_names, css_class="custom-fields")]
+              if custom_names else []),
             *(["version"] if "version" in self.fields else []),
         )
 
     def service_data(self) -> dict:
-        """The cleaned values for the service (tags go separately)."""
-        return {k: v for k, v in self.cleaned_data.items() if k not in ("tags", "version")}
+        """The cleaned values for the service (tags go separately), the custom fields merged
+        into custom_data (keys of inactive definitions kept as they are)."""
+        data = {k: v for k, v in self.cleaned_data.items()
+                if k not in ("tags", "version") and not k.startswith(custom_fields.PREFIX)}
+        if self.custom_definitions:
+            data["custom_data"] = custom_fields.merge(
+                self.instance.custom_data, self.custom_definitions, self.cleaned_data)
+        return data
 
 
 class _Meta:
@@ -135,19 +150,19 @@ class CustomerCreateForm(CustomerFormMixin, forms.ModelForm):
     class Meta(_Meta):
         pass
 
-    def __init__(self, *args, user, **kwargs):
+    def __init__(self, *args, user, definitions=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["code"].required = False
-        self.setup(user)
+        self.setup(user, definitions)
 
 
 class CustomerEditForm(CustomerFormMixin, VersionedModelForm):
     class Meta(_Meta):
         pass
 
-    def __init__(self, *args, user, **kwargs):
+    def __init__(self, *args, user, definitions=None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.setup(user)
+        self.setup(user, definitions)
 
 
 # --- bulk actions ---------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from django.conf import settings
 from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.db import models
 from django.db.models import Q
-from django.db.models.functions import Lower, Upper
+from django.db.models.functions import ExtractMonth, Lower, Upper
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from guardian.models import UserObjectPermissionBase
@@ -298,6 +298,10 @@ class Contact(BaseModel):
                          condition=Q(deleted_at__isnull=True)),
             GinIndex(fields=["custom_data"], opclasses=["jsonb_path_ops"],
                      name="contact_custom_data"),
+            # The contact list's name sorts and its birthday-month filter.
+            models.Index(fields=["last_name", "first_name", "id"], name="contact_name_order",
+                         condition=Q(deleted_at__isnull=True)),
+            models.Index(ExtractMonth("birthday"), name="contact_birthday_month"),
         ]
 
     def __str__(self) -> str:

@@ -20,8 +20,8 @@ from django.views.decorators.http import require_POST
 
 from crm.exceptions import ApplicationError
 from crm.pagination import PAGE_SIZE, keyset_paginate
-from customers import services
-from customers.filters import CustomerFilter
+from customers import custom_fields, services
+from customers.filters import CustomerFilter, filter_choices_load
 from customers.forms.customer import CustomerBulkForm, CustomerCreateForm, CustomerEditForm
 from customers.selectors import customer_can, customer_get_for_user, customer_list_for_user
 
@@ -49,8 +49,13 @@ def _filter_errors(filterset) -> list[tuple[str, list[str]]]:
 
 @login_required
 def customer_list(request):
+    partial = _partial(request)
+    # The full page reads its filter choices and the custom field definitions in one query
+    # (the filters need the definitions first); the results fragment reads only definitions.
+    dictionary = None if partial else filter_choices_load(request)
     filterset = CustomerFilter(request.GET or None,
-                               queryset=customer_list_for_user(request.user))
+                               queryset=customer_list_for_user(request.user),
+                               definitions=custom_fields.definitions_for(request).customer)
     page = keyset_paginate(filterset.qs, ordering=filterset.keyset_ordering(),
                            after=request.GET.get("after"), page_size=PAGE_SIZE)
     context = {
@@ -59,9 +64,9 @@ def customer_list(request):
         "page": page,
         "can_bulk": _can_bulk(request.user),
     }
-    if _partial(request):
+    if partial:
         return render(request, "customers/_customer_results.html", context)
-    filterset.load_choices()
+    filterset.load_choices(dictionary)
     if context["can_bulk"]:
         context["bulk_form"] = CustomerBulkForm(
             auto_id="bulk_%s", owner_choices=filterset.owner_choices,
@@ -166,7 +171,8 @@ def _add_service_error(form, exc: Exception) -> None:
 def customer_create(request):
     if not request.user.has_perm("customers.add_customer"):
         raise PermissionDenied
-    form = CustomerCreateForm(request.POST or None, user=request.user)
+    form = CustomerCreateForm(request.POST or None, user=request.user,
+                              definitions=custom_fields.definitions_for(request).customer)
     if request.method == "POST" and form.is_valid():
         try:
             customer = services.customer_create(
@@ -187,7 +193,8 @@ def customer_edit(request, uuid):
     # The form works on a copy: a bound ModelForm writes its values onto its instance, and the
     # service must see the record as it was (to tell, say, that the owner changed).
     form = CustomerEditForm(request.POST or None, instance=copy.copy(customer),
-                            user=request.user)
+                            user=request.user,
+                            definitions=custom_fields.definitions_for(request).customer)
     if request.method == "POST" and form.is_valid():
         try:
             customer = services.customer_update(

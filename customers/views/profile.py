@@ -13,8 +13,10 @@ from urllib.parse import urlencode
 from auditlog.models import LogEntry
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.postgres.expressions import ArraySubquery
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Count, Max
+from django.db.models import Count, IntegerField, Max, OuterRef, Subquery, Value
+from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -22,9 +24,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from crm.exceptions import ApplicationError
-from customers import services
+from customers import custom_fields, services
 from customers.forms.contact import (
-    CONTACT_FIELDS,
     ContactEditForm,
     ContactForm,
     InteractionForm,
@@ -60,10 +61,23 @@ def _detail_url(customer: Customer, anchor: str = "") -> str:
     return f"{url}#{anchor}" if anchor else url
 
 
-def _figures(customer: Customer, contacts: list[Contact]) -> dict:
-    """Key figures: one aggregate query whatever the size of the log."""
-    log = Interaction.objects.filter(customer=customer).aggregate(
-        count=Count("id"), last=Max("occurred_at"))
+def _figures(customer: Customer, contacts: list[Contact], request=None) -> dict:
+    """Key figures: one query whatever the size of the log. With `request`, the same query
+    also brings the custom field definitions (cached on the request for the page): the 360
+    page then needs no query of its own for them."""
+    log_of = Interaction.objects.filter(customer=OuterRef("pk")).order_by().values("customer")
+    columns = {
+        "count": Coalesce(Subquery(log_of.annotate(n=Count("id")).values("n")), Value(0),
+                          output_field=IntegerField()),
+        "last": Subquery(log_of.annotate(m=Max("occurred_at")).values("m")),
+    }
+    if request is not None:
+        columns["definitions"] = ArraySubquery(
+            custom_fields.active_definitions_qs().values(row=custom_fields.definitions_json()))
+    log = Customer.objects.filter(pk=customer.pk).values(**columns).get()
+    if request is not None:
+        custom_fields.definitions_prime(
+            request, custom_fields.definitions_from_json(log["definitions"] or []))
     return {
         "created": customer.created_at,
         "contacts": len(contacts),
@@ -116,16 +130,28 @@ def _permissions(user, customer: Customer) -> dict:
     }
 
 
+def _custom_values(request, customer: Customer, contacts: list[Contact]) -> list:
+    """The customer's custom field values (label, formatted value), and each contact's on the
+    contact itself (`contact.custom_rows`): no query (definitions are cached on the request)."""
+    definitions = custom_fields.definitions_for(request)
+    for contact in contacts:
+        contact.custom_rows = custom_fields.display_rows(definitions.contact,
+                                                         contact.custom_data)
+    return custom_fields.display_rows(definitions.customer, customer.custom_data)
+
+
 def _detail_context(request, customer: Customer, interaction_form=None) -> dict:
     user = request.user
     contacts = list(contact_list_for_user(user, customer=customer))
     perms = _permissions(user, customer)
     if perms["can_log"] and interaction_form is None:
         interaction_form = InteractionForm(customer=customer, contacts=contacts)
+    figures = _figures(customer, contacts, request)
     return {
         "customer": customer,
         "contacts": contacts,
-        "figures": _figures(customer, contacts),
+        "custom_values": _custom_values(request, customer, contacts),
+        "figures": figures,
         "history": _history(customer),
         "panels": render_panels(request, customer),
         "interaction_form": interaction_form,
@@ -196,20 +222,17 @@ def interaction_create(request, uuid):
 
 
 # --- contacts ---------------------------------------------------------------------------------
-def _contact_data(form) -> dict:
-    return {name: form.cleaned_data[name] for name in CONTACT_FIELDS}
-
-
 @login_required
 def contact_create(request, uuid):
     user = request.user
     customer = customer_get_for_user(user, uuid)
     _require_perm(user, "customers.add_contact")
-    form = ContactForm(request.POST or None)
+    form = ContactForm(request.POST or None,
+                       definitions=custom_fields.definitions_for(request).contact)
     if request.method == "POST" and form.is_valid():
         try:
             contact = services.contact_create(actor=user, customer=customer,
-                                              data=_contact_data(form))
+                                              data=form.service_data())
         except ApplicationError as exc:
             form.add_error(None, exc.message)
         except ValidationError as exc:
@@ -228,11 +251,12 @@ def contact_edit(request, uuid, contact_uuid):
     _require_perm(user, "customers.change_contact")
     contact = _contact_for(user, customer, contact_uuid)
     name = str(contact)
-    form = ContactEditForm(request.POST or None, instance=contact)
+    form = ContactEditForm(request.POST or None, instance=contact,
+                           definitions=custom_fields.definitions_for(request).contact)
     if request.method == "POST" and form.is_valid():
         try:
             contact = services.contact_update(actor=user, contact=contact,
-                                              data=_contact_data(form),
+                                              data=form.service_data(),
                                               expected_version=form.cleaned_data["version"])
         except ApplicationError as exc:
             form.add_error(None, exc.message)

@@ -11,6 +11,8 @@ def test_it_signs_in_and_shows_the_home_page(page, admin, team, password):
     sign_in(page, admin.email, password)
     page.wait_for_url("**/")
     assert page.get_by_role("heading", name="Hello, Alice").is_visible()
+    # Administration lives in the user menu, so the top bar keeps room for the modules.
+    page.get_by_test_id("user-menu").click()
     assert page.get_by_role("link", name="Users", exact=True).is_visible()
     screenshot(page, "home-admin-desktop")
     assert page.console_errors == []

@@ -1,0 +1,133 @@
+"""What global search finds in the customers app: customers and contacts.
+
+Each provider reads through customers.selectors (so a user finds only the customers they may
+see, and the contacts of those) and runs one LIMITed query that the trigram GIN indexes on
+UPPER(col) serve: the `%` (similarity) and `%>` (word similarity) operators make it forgiving
+of typos ("Acme Robtics" finds "Acme Robotics"), LIKE (icontains) finds substrings, and the
+phone is matched by its digits. No COUNT: the caller shows "there may be more" when a group
+is full.
+
+`register()` adds both providers to crm.search; call it once at start-up
+(CustomersConfig.ready()).
+"""
+
+from __future__ import annotations
+
+from django.contrib.postgres.search import TrigramSimilarity, TrigramWordSimilarity
+from django.db.models import Q, Value
+from django.db.models.functions import Concat, Greatest, Upper
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from crm import search
+from customers.models import phone_digits
+from customers.selectors import contact_list_for_user, customer_list_for_user
+
+# Below this many characters a LIKE '%..%' pattern holds no trigram, so the GIN index can't
+# narrow it down (a scan of the whole index): short queries use the trigram operators only.
+MIN_LIKE_LENGTH = 3
+# Phone search starts at this many digits (fewer would match nearly every number).
+MIN_PHONE_DIGITS = 3
+MAX_TERMS = 4
+
+
+def _like(column: str, term: str) -> Q:
+    """`column` contains `term`, ignoring case: UPPER(col) LIKE UPPER('%term%'), which the
+    trigram index on UPPER(col) serves (Django escapes % and _ in the term)."""
+    if len(term) < MIN_LIKE_LENGTH:
+        return Q()
+    return Q(**{f"{column}__icontains": term})
+
+
+def _similar(expression: str, term: str) -> Q:
+    """`expression` (an UPPER(col) annotation) is like `term`, typos allowed: similar as a
+    whole (%) or containing a similar run of words (%>)."""
+    return (Q(**{f"{expression}__trigram_similar": term})
+            | Q(**{f"{expression}__trigram_word_similar": term}))
+
+
+def _phone(query: str) -> Q:
+    digits = phone_digits(query)
+    if len(digits) < MIN_PHONE_DIGITS:
+        return Q()
+    return Q(phone_digits__contains=digits)
+
+
+def customer_matches(user, query: str):
+    """The visible customers matching `query`, best first (a queryset; slice it)."""
+    upper = query.upper()
+    match = (_similar("name_upper", upper) | _like("name", query) | _like("code", query)
+             | _like("email", query) | _phone(query))
+    return (
+        customer_list_for_user(user)
+        .select_related(None).prefetch_related(None)  # the result needs no tags or owner
+        .annotate(name_upper=Upper("name"))
+        .filter(match)
+        .annotate(score=Greatest(TrigramSimilarity("name_upper", upper),
+                                 TrigramWordSimilarity(upper, "name_upper")))
+        .order_by("-score", "name", "id")
+        .only("uuid", "name", "code", "email", "city")
+    )
+
+
+def customers_for(user, query: str, limit: int) -> list[search.SearchResult]:
+    rows = customer_matches(user, query)[:limit]
+    return [
+        search.SearchResult(
+            title=customer.name,
+            subtitle=" · ".join(p for p in (customer.code, customer.email, customer.city) if p),
+            url=reverse("customers:detail", kwargs={"uuid": customer.uuid}),
+            kind="customers",
+        )
+        for customer in rows
+    ]
+
+
+def contact_matches(user, query: str):
+    """The contacts of the visible customers matching `query`, best first (a queryset; slice
+    it), or None when the query holds nothing an index could narrow down."""
+    upper = query.upper()
+    # Every word must match the first or the last name ("john smth" finds John Smith).
+    by_name = Q()
+    terms = [term for term in upper.split() if len(term) >= search.MIN_QUERY_LENGTH]
+    for term in terms[:MAX_TERMS]:
+        by_name &= (_similar("first_upper", term) | _similar("last_upper", term)
+                    | _like("first_name", term) | _like("last_name", term))
+    match = by_name | _like("email", query) | _phone(query)
+    if not match:  # only one-letter words
+        return None
+    full_name = Concat("first_upper", Value(" "), "last_upper")
+    return (
+        contact_list_for_user(user)
+        .annotate(first_upper=Upper("first_name"), last_upper=Upper("last_name"))
+        .filter(match)
+        .annotate(score=Greatest(TrigramSimilarity(full_name, upper),
+                                 TrigramWordSimilarity(upper, full_name)))
+        .order_by("-score", "last_name", "first_name", "id")
+        .only("uuid", "first_name", "last_name", "email", "title",
+              "customer", "customer__uuid", "customer__name")
+    )
+
+
+def contacts_for(user, query: str, limit: int) -> list[search.SearchResult]:
+    matches = contact_matches(user, query)
+    if matches is None:
+        return []
+    rows = matches[:limit]
+    results = []
+    for contact in rows:
+        url = reverse("customers:detail", kwargs={"uuid": contact.customer.uuid})
+        results.append(search.SearchResult(
+            title=str(contact),
+            subtitle=" · ".join(p for p in (contact.customer.name, contact.title,
+                                            contact.email) if p),
+            url=f"{url}#contacts",
+            kind="contacts",
+        ))
+    return results
+
+
+def register() -> None:
+    """Add the customers app's providers to global search (idempotent)."""
+    search.register("customers", _("Customers"), customers_for, order=10)
+    search.register("contacts", _("Contacts"), contacts_for, order=20)

@@ -1,0 +1,730 @@
+"""Customer import and export: reading uploads (CSV UTF-8 with or without BOM, XLSX), the
+field catalogue a column maps to, row validation, the batched import engine, and the export
+writers (streamed CSV, write-only XLSX), every cell neutralised against formula injection.
+
+Writes go through customers.transfer_services (permissions, transactions, events); this module
+holds the mechanics they share with the Celery tasks and the preview.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime
+import decimal
+import hashlib
+import io
+import re
+import zipfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.core.validators import EmailValidator, URLValidator
+from django.db import connection
+from django.db.models import OuterRef, StringAgg, Subquery, Value
+from django.db.models.functions import Lower
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from crm.exceptions import ApplicationError
+from customers.models import (
+    Customer,
+    CustomerTag,
+    CustomFieldDefinition,
+    DictionaryEntry,
+    Tag,
+    phone_digits,
+)
+from customers.models.imports import ImportJob
+
+MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+PREVIEW_ROWS = 20
+BATCH_SIZE = 500
+XLSX_ROW_LIMIT = 50_000  # larger lists: CSV (streamed, no limit) or narrower filters
+TAG_SEPARATOR = ";"
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+CUSTOM_PREFIX = "custom:"
+
+
+class FileProblem(ApplicationError):
+    """The upload cannot be read; nothing was imported."""
+
+
+# --- formula injection ------------------------------------------------------------------------
+def neutralise(value):
+    """A cell value safe for spreadsheets: text starting with =, +, -, @, tab or CR gets a
+    leading single quote, so Excel/LibreOffice show it as text instead of running it."""
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
+
+# --- reading uploads --------------------------------------------------------------------------
+def _cell_text(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, datetime.datetime):
+        return value.date().isoformat() if value.time() == datetime.time.min \
+            else value.isoformat()
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    return str(value).strip()
+
+
+def _file_kind(name: str, head: bytes) -> str:
+    lowered = (name or "").lower()
+    if lowered.endswith(".xlsx"):
+        if not head.startswith(b"PK\x03\x04"):
+            raise FileProblem(_("This file is not a valid Excel (.xlsx) workbook."))
+        return "xlsx"
+    if lowered.endswith(".csv") or lowered.endswith(".txt"):
+        if head.startswith(b"PK\x03\x04") or b"\x00" in head[:1024]:
+            raise FileProblem(_("This file is not a CSV text file."))
+        return "csv"
+    raise FileProblem(_("Upload a CSV (.csv) or Excel (.xlsx) file."))
+
+
+def _csv_rows(data: bytes) -> Iterator[list[str]]:
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise FileProblem(_(
+            "The file is not UTF-8 text (the problem starts at byte %(pos)d). Save it as "
+            "\"CSV UTF-8\" and upload it again.") % {"pos": exc.start}) from exc
+    try:
+        dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
+    except csv.Error:
+        dialect = csv.excel
+    try:
+        for row in csv.reader(io.StringIO(text, newline=""), dialect):
+            yield [c.strip() for c in row]
+    except csv.Error as exc:
+        raise FileProblem(_("The CSV file is malformed: %(error)s") % {"error": exc}) from exc
+
+
+def _xlsx_rows(data: bytes) -> Iterator[list[str]]:
+    import openpyxl
+
+    try:
+        book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
+        raise FileProblem(_("This file is not a valid Excel (.xlsx) workbook.")) from exc
+    try:
+        sheet = book.worksheets[0] if book.worksheets else None
+        if sheet is None:
+            return
+        for row in sheet.iter_rows(values_only=True):
+            yield [_cell_text(v) for v in row]
+    finally:
+        book.close()
+
+
+def iter_table(data: bytes, name: str) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
+    """(headers, rows): each row with its row number as a spreadsheet shows it (the header is
+    row 1). Blank rows are left out. Raises FileProblem for anything unreadable."""
+    if not data:
+        raise FileProblem(_("The file is empty."))
+    kind = _file_kind(name, data[:2048])
+    raw = _xlsx_rows(data) if kind == "xlsx" else _csv_rows(data)
+    headers: list[str] | None = None
+    number = 0
+    for number, row in enumerate(raw, start=1):  # noqa: B007
+        if any(row):
+            headers = row
+            break
+    if headers is None:
+        raise FileProblem(_("The file is empty: it has no header row and no data."))
+    while headers and not headers[-1]:
+        headers.pop()
+    if not all(headers):
+        raise FileProblem(_("Every column needs a heading in the first row; column %(n)d has "
+                            "none.") % {"n": headers.index("") + 1})
+    seen = set()
+    for h in headers:
+        key = normalise_header(h)
+        if key in seen:
+            raise FileProblem(_("The heading \"%(name)s\" appears twice; headings must be "
+                                "unique.") % {"name": h})
+        seen.add(key)
+
+    def rows() -> Iterator[tuple[int, list[str]]]:
+        for n, row in enumerate(raw, start=number + 1):
+            if any(row):
+                yield n, (row + [""] * len(headers))[: len(headers)]
+
+    return headers, rows()
+
+
+def inspect_upload(data: bytes, name: str) -> tuple[list[str], int]:
+    """Read the whole upload once: its headers and its number of data rows."""
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise FileProblem(_("The file is larger than %(mb)d MB.") % {
+            "mb": MAX_UPLOAD_BYTES // (1024 * 1024)})
+    headers, rows = iter_table(data, name)
+    total = sum(1 for _row in rows)
+    if total == 0:
+        raise FileProblem(_("The file has a header row but no data rows."))
+    return headers, total
+
+
+def normalise_header(header: str) -> str:
+    return re.sub(r"[\s_\-]+", " ", header.strip().lower())
+
+
+def header_signature(headers: Iterable[str]) -> str:
+    """The same set of headings (whatever case, spacing or order) gives the same signature."""
+    joined = "\x1f".join(sorted(normalise_header(h) for h in headers))
+    return hashlib.sha256(joined.encode()).hexdigest()
+
+
+# --- the fields a column may map to -----------------------------------------------------------
+STANDARD_FIELDS: list[tuple[str, object]] = [
+    ("name", gettext_lazy("Name")),
+    ("code", gettext_lazy("Customer code")),
+    ("kind", gettext_lazy("Type (company/person)")),
+    ("email", gettext_lazy("E-mail")),
+    ("phone", gettext_lazy("Phone")),
+    ("website", gettext_lazy("Website")),
+    ("status", gettext_lazy("Status")),
+    ("owner", gettext_lazy("Owner (e-mail)")),
+    ("team", gettext_lazy("Team (name)")),
+    ("industry", gettext_lazy("Industry")),
+    ("source", gettext_lazy("Source")),
+    ("level", gettext_lazy("Level")),
+    ("region", gettext_lazy("Region")),
+    ("tags", gettext_lazy("Tags (separated by ;)")),
+    ("city", gettext_lazy("City")),
+    ("country", gettext_lazy("Country")),
+    ("address", gettext_lazy("Address")),
+    ("postcode", gettext_lazy("Postcode")),
+    ("description", gettext_lazy("Notes")),
+]
+DICTIONARY_FIELDS = {
+    "industry": DictionaryEntry.Kind.INDUSTRY,
+    "source": DictionaryEntry.Kind.SOURCE,
+    "level": DictionaryEntry.Kind.LEVEL,
+    "region": DictionaryEntry.Kind.REGION,
+}
+TEXT_LIMITS = {"name": 200, "code": 32, "phone": 40, "city": 100, "country": 100,
+               "address": 255, "postcode": 20}
+MATCH_KEYS = [("email", gettext_lazy("E-mail")), ("phone", gettext_lazy("Phone digits")),
+              ("code", gettext_lazy("Customer code"))]
+# Extra names a heading may carry for a field (lower case), for the first-time guess.
+ALIASES = {"e-mail": "email", "mail": "email", "company": "name", "customer": "name",
+           "telephone": "phone", "tel": "phone", "mobile": "phone", "url": "website",
+           "web": "website", "zip": "postcode", "postal code": "postcode", "notes": "description",
+           "type": "kind", "owner email": "owner", "customer code": "code", "tag": "tags"}
+
+
+def custom_field_definitions() -> list[CustomFieldDefinition]:
+    return list(CustomFieldDefinition.objects.filter(
+        entity=CustomFieldDefinition.Entity.CUSTOMER, is_active=True).order_by("order", "label"))
+
+
+def field_choices(definitions: list[CustomFieldDefinition]) -> list[tuple[str, str]]:
+    return [*STANDARD_FIELDS, *((CUSTOM_PREFIX + d.key, d.label) for d in definitions)]
+
+
+def guess_mapping(headers: list[str], definitions) -> dict[str, str]:
+    """header -> field for headings that name a field (by key, label or a common alias)."""
+    names = {}
+    for key, label in field_choices(definitions):
+        names[normalise_header(key.removeprefix(CUSTOM_PREFIX))] = key
+        names[normalise_header(str(label))] = key
+    for alias, key in ALIASES.items():
+        names.setdefault(normalise_header(alias), key)
+    mapping, used = {}, set()
+    for header in headers:
+        key = names.get(normalise_header(header))
+        if key and key not in used:
+            mapping[header] = key
+            used.add(key)
+    return mapping
+
+
+# --- validation -------------------------------------------------------------------------------
+_email = EmailValidator()
+_url = URLValidator(schemes=["http", "https"])
+TRUE_WORDS = {"yes", "y", "true", "1", "x", "是"}
+FALSE_WORDS = {"no", "n", "false", "0", "否", ""}
+
+
+@dataclass
+class Lookups:
+    """What rows refer to, loaded once per job (small tables) or once per batch (users, tags)."""
+
+    teams: dict[str, int]
+    dictionary: dict[str, dict[str, int]]
+    definitions: list[CustomFieldDefinition]
+    users: dict[str, int] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls) -> Lookups:
+        from accounts.models import Team
+
+        dictionary: dict[str, dict[str, int]] = {kind: {} for kind in DICTIONARY_FIELDS.values()}
+        for pk, kind, code, label in DictionaryEntry.objects.filter(
+            kind__in=list(DICTIONARY_FIELDS.values()), is_active=True
+        ).values_list("pk", "kind", "code", "label"):
+            dictionary[kind][code.lower()] = pk
+            dictionary[kind].setdefault(label.strip().lower(), pk)
+        teams = {name.strip().lower(): pk for pk, name in Team.objects.values_list("pk", "name")}
+        return cls(teams=teams, dictionary=dictionary, definitions=custom_field_definitions())
+
+    def load_users(self, emails: set[str]) -> None:
+        wanted = {e for e in emails if e and e not in self.users}
+        if not wanted:
+            return
+        for pk, email in get_user_model().objects.annotate(email_l=Lower("email")).filter(
+            email_l__in=wanted, is_active=True
+        ).values_list("pk", "email_l"):
+            self.users[email] = pk
+
+
+@dataclass
+class Row:
+    number: int
+    values: dict[str, str]  # header -> the cell as read
+    data: dict = field(default_factory=dict)  # model field -> clean value (FKs as *_id)
+    custom: dict = field(default_factory=dict)
+    tags: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    action: str = ""  # "create", "update", "skip" or "error"
+    match: Customer | None = None
+    note: str = ""
+
+
+def _choice(value: str, choices) -> str | None:
+    lowered = value.strip().lower()
+    for code, label in choices:
+        if lowered in (code, str(label).lower()):
+            return code
+    return None
+
+
+def _custom_value(definition: CustomFieldDefinition, raw: str):
+    kind = definition.field_type
+    Type = CustomFieldDefinition.FieldType  # noqa: N806
+    if kind == Type.NUMBER:
+        try:
+            number = decimal.Decimal(raw.replace(",", ""))
+        except decimal.InvalidOperation as exc:
+            raise ValidationError(_("is not a number")) from exc
+        if not number.is_finite():
+            raise ValidationError(_("is not a number"))
+        return int(number) if number == number.to_integral_value() else float(number)
+    if kind == Type.DATE:
+        try:
+            return datetime.date.fromisoformat(raw[:10]).isoformat()
+        except ValueError as exc:
+            raise ValidationError(_("is not a date (use YYYY-MM-DD)")) from exc
+    if kind == Type.BOOLEAN:
+        lowered = raw.lower()
+        if lowered in TRUE_WORDS:
+            return True
+        if lowered in FALSE_WORDS:
+            return False
+        raise ValidationError(_("is not yes or no"))
+    if kind == Type.CHOICE:
+        options = [(c[0], c[1]) if isinstance(c, list | tuple) else (c, c)
+                   for c in definition.choices or []]
+        for value, label in options:
+            if raw.lower() in (str(value).lower(), str(label).lower()):
+                return value
+        raise ValidationError(_("is not one of the choices"))
+    return raw
+
+
+def validate_row(row: Row, mapping: dict[str, str], lookups: Lookups) -> None:
+    """Fill row.data/custom/tags from the mapped cells, and row.errors with what is wrong.
+    Empty cells are left out: they never blank an existing customer's data."""
+    definitions = {CUSTOM_PREFIX + d.key: d for d in lookups.definitions}
+    data, errors = row.data, row.errors
+
+    def err(label, message):
+        errors.append(f"{label}: {message}")
+
+    for header, key in mapping.items():
+        raw = (row.values.get(header) or "").strip()
+        if not raw:
+            continue
+        if key in TEXT_LIMITS and len(raw) > TEXT_LIMITS[key]:
+            err(header, _("longer than %(n)d characters") % {"n": TEXT_LIMITS[key]})
+        elif key in ("name", "code", "city", "country", "address", "postcode", "description"):
+            data[key] = raw
+        elif key == "phone":
+            data["phone"] = raw
+            data["phone_digits"] = phone_digits(raw)
+        elif key == "email":
+            try:
+                _email(raw)
+                data["email"] = raw.lower()
+            except ValidationError:
+                err(header, _("\"%(value)s\" is not a valid e-mail address") % {"value": raw})
+        elif key == "website":
+            url = raw if "://" in raw else "https://" + raw
+            try:
+                _url(url)
+                data["website"] = url
+            except ValidationError:
+                err(header, _("\"%(value)s\" is not a valid web address") % {"value": raw})
+        elif key == "kind":
+            value = _choice(raw, Customer.Kind.choices)
+            if value is None:
+                err(header, _("\"%(value)s\" is not company or person") % {"value": raw})
+            else:
+                data["kind"] = value
+        elif key == "status":
+            value = _choice(raw, Customer.Status.choices)
+            if value is None:
+                err(header, _("\"%(value)s\" is not a known status") % {"value": raw})
+            else:
+                data["status"] = value
+        elif key == "owner":
+            pk = lookups.users.get(raw.lower())
+            if pk is None:
+                err(header, _("no active user has the e-mail \"%(value)s\"") % {"value": raw})
+            else:
+                data["owner_id"] = pk
+        elif key == "team":
+            pk = lookups.teams.get(raw.lower())
+            if pk is None:
+                err(header, _("no team is named \"%(value)s\"") % {"value": raw})
+            else:
+                data["team_id"] = pk
+        elif key in DICTIONARY_FIELDS:
+            pk = lookups.dictionary[DICTIONARY_FIELDS[key]].get(raw.lower())
+            if pk is None:
+                err(header, _("\"%(value)s\" is not in the list") % {"value": raw})
+            else:
+                data[f"{key}_id"] = pk
+        elif key == "tags":
+            names = []
+            for name in (t.strip() for t in raw.split(TAG_SEPARATOR)):
+                if name and len(name) > 50:
+                    err(header, _("tag \"%(value)s\" is too long") % {"value": name})
+                elif name and name.lower() not in (n.lower() for n in names):
+                    names.append(name)
+            row.tags = names
+        elif key in definitions:
+            try:
+                row.custom[definitions[key].key] = _custom_value(definitions[key], raw)
+            except ValidationError as exc:
+                err(header, exc.messages[0])
+
+
+def _required_errors(row: Row, mapping: dict[str, str], lookups: Lookups) -> None:
+    """Checks only a new customer needs: a name and the required custom fields."""
+    if not row.data.get("name"):
+        row.errors.append(_("Name: required for a new customer"))
+    for d in lookups.definitions:
+        if d.required and d.key not in row.custom:
+            row.errors.append(_("%(field)s: required") % {"field": d.label})
+
+
+# --- planning and applying a batch ------------------------------------------------------------
+def _match_values(rows: list[Row], key: str) -> set[str]:
+    source = {"email": "email", "phone": "phone_digits", "code": "code"}[key]
+    return {r.data[source] for r in rows if r.data.get(source)}
+
+
+def plan_batch(job: ImportJob, rows: list[Row], lookups: Lookups, actor) -> None:
+    """Validate the rows and decide for each: create, update, skip or error. Reads only: one
+    query for the owners' e-mails and one per duplicate key (plus one for codes)."""
+    from customers.permissions import policy_for
+
+    owner_headers = [h for h, k in job.mapping.items() if k == "owner"]
+    lookups.load_users({(r.values.get(h) or "").strip().lower()
+                        for r in rows for h in owner_headers})
+    for row in rows:
+        validate_row(row, job.mapping, lookups)
+    valid = [r for r in rows if not r.errors]
+
+    found: dict[str, dict[str, Customer]] = {}
+    keys = list(job.match_on)
+    if "code" not in keys and any(r.data.get("code") for r in valid):
+        keys.append("code")  # codes are unique: always look them up
+    column = {"email": "email", "phone": "phone_digits", "code": "code"}
+    for key in keys:
+        values = _match_values(valid, key)
+        found[key] = {}
+        if values:
+            qs = Customer.objects.alive().filter(**{f"{column[key]}__in": values}).order_by("id")
+            for customer in qs:
+                found[key].setdefault(getattr(customer, column[key]).lower()
+                                      if key == "email" else getattr(customer, column[key]),
+                                      customer)
+    policy = policy_for(actor)
+    seen: dict[tuple[str, str], Row] = {}
+    for row in rows:
+        if row.errors:
+            _required_errors(row, job.mapping, lookups)
+            row.action = "error"
+            continue
+        match = None
+        for key in job.match_on:
+            value = row.data.get(column[key])
+            if value and value in found.get(key, {}):
+                match = found[key][value]
+                break
+        earlier = next((seen[(k, row.data[column[k]])] for k in job.match_on
+                        if row.data.get(column[k]) and (k, row.data[column[k]]) in seen), None)
+        if match is not None and job.duplicates != ImportJob.Duplicates.CREATE:
+            if job.duplicates == ImportJob.Duplicates.SKIP:
+                row.action, row.match = "skip", match
+                row.note = _("same as %(code)s") % {"code": match.code}
+                continue
+            if not policy.can("change", match):
+                row.errors.append(_("matches customer %(code)s, which you may not change")
+                                  % {"code": match.code})
+            code = row.data.get("code")
+            if code and code != match.code and code in found.get("code", {}):
+                row.errors.append(_("Customer code: %(code)s is already used") % {"code": code})
+            row.action, row.match = ("error" if row.errors else "update"), match
+            continue
+        if earlier is not None and job.duplicates != ImportJob.Duplicates.CREATE:
+            if job.duplicates == ImportJob.Duplicates.SKIP:
+                row.action = "skip"
+                row.note = _("same as row %(n)d") % {"n": earlier.number}
+            else:
+                row.action = "error"
+                row.errors.append(_("same customer as row %(n)d of this file")
+                                  % {"n": earlier.number})
+            continue
+        _required_errors(row, job.mapping, lookups)
+        code = row.data.get("code")
+        if code and (code in found.get("code", {}) or ("code", code) in seen):
+            row.errors.append(_("Customer code: %(code)s is already used") % {"code": code})
+        row.action = "error" if row.errors else "create"
+        if row.action == "create":
+            for key in ("email", "phone", "code"):
+                value = row.data.get(column[key])
+                if value:
+                    seen.setdefault((key, value), row)
+
+
+def _next_codes(count: int) -> list[str]:
+    """`count` customer codes from the sequence in one statement."""
+    if not count:
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT nextval('customers_customer_code_seq') "
+                       "FROM generate_series(1, %s)", [count])
+        return [f"C{n:07d}" for (n,) in cursor.fetchall()]
+
+
+def _tag_ids(rows: list[Row]) -> dict[str, int]:
+    """Tag name (lower case) -> id for the batch's tags; missing tags are created."""
+    names = {n.lower(): n for r in rows for n in r.tags}
+    if not names:
+        return {}
+    existing = dict(Tag.objects.annotate(name_l=Lower("name")).filter(
+        name_l__in=list(names)).values_list("name_l", "pk"))
+    missing = [Tag(name=names[n]) for n in names if n not in existing]
+    if missing:
+        Tag.objects.bulk_create(missing, ignore_conflicts=True)
+        existing = dict(Tag.objects.annotate(name_l=Lower("name")).filter(
+            name_l__in=list(names)).values_list("name_l", "pk"))
+    return existing
+
+
+UPDATABLE = ["kind", "name", "code", "email", "phone", "phone_digits", "website", "status",
+             "owner_id", "team_id", "industry_id", "source_id", "level_id", "region_id",
+             "city", "country", "address", "postcode", "description"]
+
+
+def apply_batch(job: ImportJob, rows: list[Row], actor) -> dict[str, int]:
+    """Write a planned batch (inside the caller's transaction), set-based: one bulk_create of
+    the new customers, one bulk_update of the updated ones, their tags and ImportChange rows."""
+    from customers.models.imports import ImportChange
+
+    creates = [r for r in rows if r.action == "create"]
+    updates = [r for r in rows if r.action == "update"]
+    tag_ids = _tag_ids(creates + updates)
+    now = timezone.now()
+
+    codes = iter(_next_codes(sum(1 for r in creates if not r.data.get("code"))))
+    new = []
+    for row in creates:
+        data = dict(row.data)
+        data.setdefault("code", None)
+        if not data["code"]:
+            data["code"] = next(codes)
+        if "owner_id" not in data:
+            data["owner_id"] = actor.pk
+        new.append(Customer(**data, custom_data=row.custom, created_at=now))
+    Customer.objects.bulk_create(new, batch_size=BATCH_SIZE)
+
+    changed = []
+    fields: set[str] = set()
+    old_tags: dict[int, list[int]] = {}
+    if updates:
+        for customer_id, tag_id in CustomerTag.objects.filter(
+            customer_id__in=[r.match.pk for r in updates]
+        ).values_list("customer_id", "tag_id"):
+            old_tags.setdefault(customer_id, []).append(tag_id)
+    changes = [ImportChange(job=job, customer=c, action=ImportChange.Action.CREATED)
+               for c in new]
+    for row in updates:
+        customer = row.match
+        before = {name: getattr(customer, name) for name in row.data}
+        if row.custom:
+            before["custom_data"] = dict(customer.custom_data or {})
+            customer.custom_data = {**(customer.custom_data or {}), **row.custom}
+            fields.add("custom_data")
+        if row.tags:
+            before["tags"] = sorted(old_tags.get(customer.pk, []))
+        for name, value in row.data.items():
+            setattr(customer, name, value)
+            fields.add(name)
+        customer.version += 1
+        customer.updated_at = now
+        changed.append(customer)
+        changes.append(ImportChange(job=job, customer=customer,
+                                    action=ImportChange.Action.UPDATED, before=before))
+    if changed:
+        Customer.objects.bulk_update(changed, [*sorted(fields), "version", "updated_at"],
+                                     batch_size=BATCH_SIZE)
+    links = [CustomerTag(customer=c, tag_id=tag_ids[n.lower()])
+             for row, c in [*zip(creates, new, strict=True), *((r, r.match) for r in updates)]
+             for n in row.tags]
+    CustomerTag.objects.bulk_create(links, ignore_conflicts=True, batch_size=BATCH_SIZE)
+    ImportChange.objects.bulk_create(changes, batch_size=BATCH_SIZE)
+    return {"created": len(new), "updated": len(changed),
+            "skipped": sum(1 for r in rows if r.action == "skip"),
+            "errors": sum(1 for r in rows if r.action == "error")}
+
+
+def rejected(rows: list[Row]) -> list[dict]:
+    return [{"row": r.number, "values": r.values, "errors": r.errors}
+            for r in rows if r.action == "error"]
+
+
+def job_rows(job: ImportJob, *, start: int = 0, limit: int | None = None) -> Iterator[Row]:
+    """The job's data rows as Row objects, from the `start`-th on (0-based)."""
+    job.file.open("rb")
+    try:
+        data = job.file.read()
+    finally:
+        job.file.close()
+    headers, rows = iter_table(data, job.original_name)
+    for i, (number, cells) in enumerate(rows):
+        if i < start:
+            continue
+        if limit is not None and i >= start + limit:
+            return
+        yield Row(number=number, values=dict(zip(headers, cells, strict=True)))
+
+
+def preview(job: ImportJob, actor) -> list[Row]:
+    """The first rows of the file, validated and planned; nothing is written."""
+    rows = list(job_rows(job, limit=PREVIEW_ROWS))
+    plan_batch(job, rows, Lookups.load(), actor)
+    return rows
+
+
+def batches(job: ImportJob) -> Iterator[list[Row]]:
+    batch: list[Row] = []
+    for row in job_rows(job, start=job.processed_rows):
+        batch.append(row)
+        if len(batch) >= BATCH_SIZE:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def rejected_rows_csv(job: ImportJob) -> Iterator[str]:
+    """The rejected rows as CSV: row number, the file's own columns, the reasons."""
+    buffer = _Echo()
+    writer = csv.writer(buffer)
+    yield "\ufeff"
+    yield writer.writerow([neutralise(v) for v in
+                           [_("Row"), *job.headers, _("Reason")]])
+    for entry in job.errors:
+        values = entry.get("values", {})
+        yield writer.writerow([neutralise(v) for v in [
+            entry.get("row"), *(values.get(h, "") for h in job.headers),
+            "; ".join(entry.get("errors", []))]])
+
+
+# --- export -----------------------------------------------------------------------------------
+class _Echo:
+    def write(self, value):
+        return value
+
+
+def export_columns(definitions) -> list[tuple[str, str]]:
+    columns = [
+        ("code", _("Customer code")), ("name", _("Name")), ("kind", _("Type")),
+        ("status", _("Status")), ("email", _("E-mail")), ("phone", _("Phone")),
+        ("website", _("Website")), ("owner__email", _("Owner")), ("team__name", _("Team")),
+        ("industry__label", _("Industry")), ("source__label", _("Source")),
+        ("level__label", _("Level")), ("region__label", _("Region")),
+        ("tag_names", _("Tags")), ("city", _("City")), ("country", _("Country")),
+        ("address", _("Address")), ("postcode", _("Postcode")),
+        ("description", _("Notes")), ("created_at", _("Created")),
+    ]
+    return columns + [(CUSTOM_PREFIX + d.key, d.label) for d in definitions]
+
+
+def export_queryset(qs, ordering):
+    """The list's queryset as plain tuples for the writers: related labels by join, tags by
+    one correlated string_agg per row inside the same statement (no per-row queries)."""
+    tags = (CustomerTag.objects.filter(customer_id=OuterRef("pk"))
+            .values("customer_id")
+            .annotate(names=StringAgg("tag__name", Value("; "), order_by="tag__name"))
+            .values("names"))
+    return (qs.select_related(None).prefetch_related(None)
+            .annotate(tag_names=Subquery(tags))
+            .order_by(*ordering))
+
+
+def export_rows(qs, definitions) -> Iterator[list]:
+    """Header row, then one list per customer; every text cell neutralised."""
+    columns = export_columns(definitions)
+    plain = [c for c, _label in columns if not c.startswith(CUSTOM_PREFIX)]
+    kinds, statuses = dict(Customer.Kind.choices), dict(Customer.Status.choices)
+    keys = [d.key for d in definitions]
+    yield [label for _c, label in columns]
+    kind_i, status_i, created_i = plain.index("kind"), plain.index("status"), \
+        plain.index("created_at")
+    for values in qs.values_list(*plain, "custom_data").iterator(chunk_size=2000):
+        row = list(values[:-1])
+        row[kind_i] = str(kinds.get(row[kind_i], row[kind_i]))
+        row[status_i] = str(statuses.get(row[status_i], row[status_i]))
+        row[created_i] = timezone.localtime(row[created_i]).strftime("%Y-%m-%d %H:%M")
+        custom = values[-1] or {}
+        row.extend(custom.get(k, "") for k in keys)
+        yield [neutralise("" if v is None else v) for v in row]
+
+
+def export_csv(rows: Iterator[list]) -> Iterator[str]:
+    """CSV text in chunks, UTF-8 with a BOM (so Excel reads it as UTF-8)."""
+    writer = csv.writer(_Echo())
+    yield "\ufeff"
+    chunk = []
+    for row in rows:
+        chunk.append(writer.writerow(row))
+        if len(chunk) >= 500:
+            yield "".join(chunk)
+            chunk = []
+    if chunk:
+        yield "".join(chunk)
+
+
+def export_xlsx(rows: Iterator[list], target) -> None:
+    """Write an .xlsx with openpyxl's write-only mode (constant memory) to `target`."""
+    import openpyxl
+
+    book = openpyxl.Workbook(write_only=True)
+    sheet = book.create_sheet(_("Customers")[:31])
+    for row in rows:
+        sheet.append([v if isinstance(v, int | float | bool) else str(v) for v in row])
+    book.save(target)

@@ -1,0 +1,14 @@
+"""Celery tasks of imports: thin, they take ids and call the service.
+
+The worker must import this module at start-up: Celery autodiscovers only customers/tasks.py,
+which therefore imports `run_import_task` from here."""
+
+from celery import shared_task
+
+
+# Below the broker visibility timeout (1 h), so acks_late never redelivers a running import.
+@shared_task(name="customers.run_import", acks_late=True, soft_time_limit=1700, time_limit=1800)
+def run_import_task(job_id: int) -> None:
+    from customers.transfer_services import import_run
+
+    import_run(job_id)
