@@ -6,7 +6,7 @@ subscribes `probe_handler` to "probe.*" events, so a test can watch a real dispa
 
 import time
 
-from celery.signals import worker_init
+from celery.signals import task_prerun, worker_init
 
 from crm.celery import app
 
@@ -24,6 +24,15 @@ def probe_handler(event):
     redis_client().incr(PROBE_COUNTER.format(event_id=event.uuid))
     time.sleep(float(event.payload.get("sleep", 0)))
     event_record(name="probe-effect", payload={"source": event.pk})
+
+
+@task_prerun.connect
+def _forget_content_types(**kwargs):
+    """Transactional tests flush the tables between tests, and content types come back with new
+    ids; the worker must not keep using the ids it cached before (a test-only situation)."""
+    from django.contrib.contenttypes.models import ContentType
+
+    ContentType.objects.clear_cache()
 
 
 @worker_init.connect
