@@ -61,7 +61,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *_crud("customers", "customer", "add", "change", "delete"),
         *_crud("customers", "contact", "add", "change", "delete"),
         *_crud("customers", "interaction", "add", "change"),
-        *_crud("customers", "tag", "add"),
+        *_crud("customers", "tag", "add", "change"),
         "customers.export_customer",
         "customers.import_customer",
         "customers.merge_customer",
@@ -84,7 +84,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     MARKETING: [
         *_READ_CUSTOMERS,
         *_crud("customers", "contact", "change"),
-        *_crud("customers", "tag", "add"),
+        *_crud("customers", "tag", "add", "change"),
         "customers.export_customer",
         "customers.import_customer",
         *_TASKS,

@@ -261,3 +261,41 @@ def interaction_log(*, actor, customer: Customer, data: dict) -> Interaction:
                  subject=interaction,
                  payload={"kind": interaction.kind, "subject": interaction.subject})
     return interaction
+
+
+# --- tags -----------------------------------------------------------------------------------
+def _tag_name_taken(name: str, exclude_pk=None) -> bool:
+    qs = Tag.objects.filter(name__iexact=name.strip())
+    if exclude_pk is not None:
+        qs = qs.exclude(pk=exclude_pk)
+    return qs.exists()
+
+
+@transaction.atomic
+def tag_create(*, actor, name: str, color: str) -> Tag:
+    from django.core.exceptions import PermissionDenied
+
+    if not actor.has_perm("customers.add_tag"):
+        raise PermissionDenied
+    if _tag_name_taken(name):
+        raise ApplicationError(_("A tag with this name already exists."))
+    tag = Tag(name=name.strip(), color=color)
+    tag.full_clean()
+    tag.save()
+    event_record(name="tag.created", actor=actor, subject=tag, payload={"name": tag.name})
+    return tag
+
+
+@transaction.atomic
+def tag_update(*, actor, tag: Tag, name: str, color: str, expected_version: int) -> Tag:
+    from django.core.exceptions import PermissionDenied
+
+    if not actor.has_perm("customers.change_tag"):
+        raise PermissionDenied
+    if _tag_name_taken(name, exclude_pk=tag.pk):
+        raise ApplicationError(_("A tag with this name already exists."))
+    tag, changed = model_update(instance=tag, data={"name": name.strip(), "color": color},
+                                expected_version=expected_version)
+    if changed:
+        event_record(name="tag.updated", actor=actor, subject=tag, payload={"fields": changed})
+    return tag

@@ -31,4 +31,5 @@ urlpatterns = [
     path("duplicates/", include("customers.urls_dedupe")),
     path("gdpr/", include("customers.urls_gdpr")),
     path("fields/", include("customers.urls_fields")),
+    path("tags/", include("customers.urls_tags")),
 ]

@@ -27,6 +27,18 @@ ADMIN_PAGES = [
     "/teams/{team}/",
     "/admin/",
     "/admin/accounts/user/",
+    "/customers/",
+    "/customers/tags/",
+    "/customers/trash/",
+    "/customers/contacts/",
+    "/customers/tasks/",
+    "/customers/tasks/calendar/",
+    "/customers/segments/",
+    "/customers/duplicates/",
+    "/customers/fields/",
+    "/customers/transfer/import/",
+    "/customers/transfer/imports/",
+    "/search/?q=acme",
 ]
 
 
