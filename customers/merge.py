@@ -85,8 +85,6 @@ def _move_tasks(source: Customer, target: Customer, actor) -> int:
     return Task.objects.filter(customer=source).update(customer=target)
 
 
-def _move_import_changes(source: Customer, target: Customer, actor) -> int:
-    return ImportChange.objects.filter(customer=source).update(customer=target)
 
 
 def _move_events(source: Customer, target: Customer, actor) -> int:
@@ -119,19 +117,18 @@ def _union_segments(source: Customer, target: Customer, actor) -> int:
                        ["segment_id", "added_at", "added_by_id"], source, target)
 
 
-def _union_shares(source: Customer, target: Customer, actor) -> int:
-    return _union_rows(CustomerUserObjectPermission._meta.db_table, "content_object_id",
-                       ["user_id", "permission_id"], source, target)
-
-
 register_merge_handler("customers.contacts", _move_contacts)
 register_merge_handler("customers.interactions", _move_interactions)
 register_merge_handler("customers.tasks", _move_tasks)
 register_merge_handler("customers.tags", _union_tags)
 register_merge_handler("customers.segments", _union_segments)
-register_merge_handler("customers.shares", _union_shares)
-register_merge_handler("customers.import_changes", _move_import_changes)
 register_merge_handler("customers.events", _move_events)
+
+
+# Rows that describe the source itself and stay with it (in the trash):
+# - ImportChange: what an import did to that very record; undo must not touch the target.
+# - sharing grants: access given to the duplicate is not access to the surviving customer.
+STAY_WITH_SOURCE = (ImportChange, CustomerUserObjectPermission)
 
 
 def _move_the_rest(source: Customer, target: Customer) -> dict[str, int]:
@@ -144,6 +141,8 @@ def _move_the_rest(source: Customer, target: Customer) -> dict[str, int]:
         if not (field.one_to_many or field.one_to_one):
             continue
         model, fk = field.related_model, field.field.name
+        if issubclass(model, STAY_WITH_SOURCE):
+            continue
         try:
             with transaction.atomic():
                 count = model._base_manager.filter(**{fk: source}).update(**{fk: target})

@@ -39,6 +39,13 @@ def _require(actor, action: str, customer: Customer | None = None) -> None:
         raise PermissionDenied
 
 
+def _require_share(actor, customer: Customer) -> None:
+    from django.core.exceptions import PermissionDenied
+
+    if not policy_for(actor).can_share(customer):
+        raise PermissionDenied
+
+
 def _set_tags(customer: Customer, tags: Iterable[Tag]) -> bool:
     wanted = {t.pk for t in tags}
     current = set(CustomerTag.objects.filter(customer=customer).values_list("tag_id", flat=True))
@@ -124,7 +131,7 @@ def customer_restore(*, actor, customer: Customer) -> Customer:
 @transaction.atomic
 def customer_share(*, actor, customer: Customer, colleague, can_change: bool) -> None:
     """Let a colleague see (and, if asked, change) one customer outside their usual reach."""
-    _require(actor, "change", customer)
+    _require_share(actor, customer)
     if colleague.pk == actor.pk or not colleague.is_active:
         raise ApplicationError(_("Choose an active colleague other than yourself."))
     assign_perm("customers.view_customer", colleague, customer)
@@ -140,7 +147,7 @@ def customer_share(*, actor, customer: Customer, colleague, can_change: bool) ->
 
 @transaction.atomic
 def customer_unshare(*, actor, customer: Customer, colleague) -> None:
-    _require(actor, "change", customer)
+    _require_share(actor, customer)
     remove_perm("customers.view_customer", colleague, customer)
     remove_perm("customers.change_customer", colleague, customer)
     event_record(name="customer.unshared", actor=actor, customer_id=customer.pk,
@@ -155,10 +162,10 @@ CONTACT_FIELDS = [
 ]
 
 
-def _contact_change_allowed(actor, customer: Customer) -> None:
+def _contact_allowed(actor, action: str, customer: Customer) -> None:
     from django.core.exceptions import PermissionDenied
 
-    if not (actor.has_perm("customers.change_contact") and policy_for(actor).can_view(customer)):
+    if not policy_for(actor).contact_can(action, customer):
         raise PermissionDenied
 
 
@@ -170,10 +177,7 @@ def _make_primary(contact: Contact) -> None:
 
 @transaction.atomic
 def contact_create(*, actor, customer: Customer, data: dict) -> Contact:
-    from django.core.exceptions import PermissionDenied
-
-    if not (actor.has_perm("customers.add_contact") and policy_for(actor).can_view(customer)):
-        raise PermissionDenied
+    _contact_allowed(actor, "add", customer)
     data = {k: v for k, v in data.items() if k in CONTACT_FIELDS}
     contact = Contact(customer=customer, **data)
     if not Contact.objects.alive().filter(customer=customer).exists():
@@ -191,8 +195,13 @@ def contact_create(*, actor, customer: Customer, data: dict) -> Contact:
 
 @transaction.atomic
 def contact_update(*, actor, contact: Contact, data: dict, expected_version: int) -> Contact:
-    _contact_change_allowed(actor, contact.customer)
+    _contact_allowed(actor, "change", contact.customer)
     data = {k: v for k, v in data.items() if k in CONTACT_FIELDS}
+    if policy_for(actor).contact_fields_limited(contact.customer):
+        # Seeing the customer without the right to change it: consent and channel only.
+        from customers.permissions import CONTACT_CONSENT_FIELDS
+
+        data = {k: v for k, v in data.items() if k in CONTACT_CONSENT_FIELDS}
     consent_before = Contact.objects.filter(pk=contact.pk).values_list(
         "marketing_consent", flat=True).first()
     if data.get("marketing_consent") is not None and data["marketing_consent"] != consent_before:
@@ -217,11 +226,7 @@ def contact_update(*, actor, contact: Contact, data: dict, expected_version: int
 
 @transaction.atomic
 def contact_soft_delete(*, actor, contact: Contact) -> Contact:
-    from django.core.exceptions import PermissionDenied
-
-    if not (actor.has_perm("customers.delete_contact")
-            and policy_for(actor).can_view(contact.customer)):
-        raise PermissionDenied
+    _contact_allowed(actor, "delete", contact.customer)
     if contact.deleted_at is None:
         contact.deleted_at = timezone.now()
         contact.deleted_by = actor

@@ -12,7 +12,10 @@ from django.utils.translation import gettext_lazy as _
 from crm.forms import VersionedModelForm
 from customers import custom_fields
 from customers.models import Contact, Interaction
+from customers.permissions import CONTACT_CONSENT_FIELDS
 from customers.timeline import EVENTS_KIND
+
+SENSITIVE_FIELDS = ("national_id", "private_notes")
 
 CONTACT_FIELDS = [
     "first_name", "last_name", "title", "email", "phone", "mobile", "birthday",
@@ -40,10 +43,15 @@ class ContactForm(forms.ModelForm):
             "private_notes": _("Stored encrypted; not shown in lists."),
         }
 
-    def __init__(self, *args, definitions=None, **kwargs):
+    def __init__(self, *args, definitions=None, consent_only=False, **kwargs):
         """`definitions`: the active contact field definitions (the view passes those it loaded
-        for the request; None loads them). They appear under "Custom fields"."""
+        for the request; None loads them). They appear under "Custom fields".
+        `consent_only`: for users who see the customer but may not change it: only the consent
+        fields are editable, and the encrypted fields are left out altogether."""
         super().__init__(*args, **kwargs)
+        if consent_only:
+            for name in SENSITIVE_FIELDS:
+                self.fields.pop(name, None)
         if definitions is None:
             definitions = custom_fields.definitions_for().contact
         self.custom_definitions = definitions
@@ -51,8 +59,12 @@ class ContactForm(forms.ModelForm):
                                                      self.instance.custom_data)
         self.helper = FormHelper()
         self.helper.form_tag = False
+        if consent_only:
+            for name, field in self.fields.items():
+                if name not in CONTACT_CONSENT_FIELDS and name != "version":
+                    field.disabled = True
         self.helper.layout = Layout(
-            *CONTACT_FIELDS,
+            *(name for name in CONTACT_FIELDS if name in self.fields),
             *([Fieldset(_("Custom fields"), *custom_names, css_class="custom-fields")]
               if custom_names else []),
             *(["version"] if "version" in self.fields else []),
@@ -61,7 +73,7 @@ class ContactForm(forms.ModelForm):
     def service_data(self) -> dict:
         """The cleaned values for the service, the custom fields merged into custom_data (keys
         of inactive definitions kept as they are)."""
-        data = {name: self.cleaned_data[name] for name in CONTACT_FIELDS}
+        data = {name: self.cleaned_data[name] for name in CONTACT_FIELDS if name in self.fields}
         if self.custom_definitions:
             data["custom_data"] = custom_fields.merge(
                 self.instance.custom_data, self.custom_definitions, self.cleaned_data)

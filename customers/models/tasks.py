@@ -44,6 +44,7 @@ class Task(BaseModel):
         indexes = [
             models.Index(fields=["assignee", "status", "due_at"], name="task_my_tasks"),
             models.Index(fields=["customer", "status", "due_at"], name="task_by_customer"),
+            models.Index(fields=["created_by", "status", "due_at"], name="task_created_by"),
             models.Index(fields=["remind_at"], name="task_reminders_due",
                          condition=Q(status="open", reminded_at__isnull=True)),
         ]

@@ -34,6 +34,7 @@ from customers.forms.contact import (
 )
 from customers.models import Contact, Customer, CustomerUserObjectPermission, Interaction
 from customers.panels import render_panels
+from customers.permissions import policy_for
 from customers.selectors import contact_list_for_user, customer_can, customer_get_for_user
 from customers.timeline import field_labels, timeline_for_customer
 
@@ -46,6 +47,12 @@ def _require_perm(user, perm: str) -> None:
     """The model permission a contact or log write needs on top of seeing the customer
     (the same rule the service applies; checked here too so the form is never shown)."""
     if not user.has_perm(perm):
+        raise PermissionDenied
+
+
+def _require_contact(user, action: str, customer: Customer) -> None:
+    """The contact rule of customers/permissions.py, checked before any form is shown."""
+    if not policy_for(user).contact_can(action, customer):
         raise PermissionDenied
 
 
@@ -119,13 +126,14 @@ def _timeline(request, customer: Customer, data=None) -> dict:
 
 
 def _permissions(user, customer: Customer) -> dict:
+    policy = policy_for(user)
     can_change = customer_can(user, "change", customer)
     return {
         "can_change": can_change,
-        "can_share": can_change,
-        "can_add_contact": user.has_perm("customers.add_contact"),
-        "can_change_contact": user.has_perm("customers.change_contact"),
-        "can_delete_contact": user.has_perm("customers.delete_contact"),
+        "can_share": policy.can_share(customer),
+        "can_add_contact": policy.contact_can("add", customer),
+        "can_change_contact": policy.contact_can("change", customer),
+        "can_delete_contact": policy.contact_can("delete", customer),
         "can_log": user.has_perm("customers.add_interaction"),
     }
 
@@ -226,7 +234,7 @@ def interaction_create(request, uuid):
 def contact_create(request, uuid):
     user = request.user
     customer = customer_get_for_user(user, uuid)
-    _require_perm(user, "customers.add_contact")
+    _require_contact(user, "add", customer)
     form = ContactForm(request.POST or None,
                        definitions=custom_fields.definitions_for(request).contact)
     if request.method == "POST" and form.is_valid():
@@ -248,11 +256,13 @@ def contact_create(request, uuid):
 def contact_edit(request, uuid, contact_uuid):
     user = request.user
     customer = customer_get_for_user(user, uuid)
-    _require_perm(user, "customers.change_contact")
+    _require_contact(user, "change", customer)
     contact = _contact_for(user, customer, contact_uuid)
     name = str(contact)
+    limited = policy_for(user).contact_fields_limited(customer)
     form = ContactEditForm(request.POST or None, instance=contact,
-                           definitions=custom_fields.definitions_for(request).contact)
+                           definitions=custom_fields.definitions_for(request).contact,
+                           consent_only=limited)
     if request.method == "POST" and form.is_valid():
         try:
             contact = services.contact_update(actor=user, contact=contact,
@@ -267,7 +277,8 @@ def contact_edit(request, uuid, contact_uuid):
             return redirect(_detail_url(customer, "contacts"))
     return render(request, "customers/contact_form.html", {
         "customer": customer, "form": form, "contact": contact, "contact_name": name,
-        "can_delete_contact": user.has_perm("customers.delete_contact"),
+        "can_delete_contact": policy_for(user).contact_can("delete", customer),
+        "consent_only": limited,
     })
 
 
@@ -276,7 +287,7 @@ def contact_edit(request, uuid, contact_uuid):
 def contact_delete(request, uuid, contact_uuid):
     user = request.user
     customer = customer_get_for_user(user, uuid)
-    _require_perm(user, "customers.delete_contact")
+    _require_contact(user, "delete", customer)
     contact = _contact_for(user, customer, contact_uuid)
     services.contact_soft_delete(actor=user, contact=contact)
     messages.success(request, _("Contact %(name)s was removed.") % {"name": contact})
@@ -303,6 +314,8 @@ def _shares(customer: Customer) -> list[dict]:
 def customer_share(request, uuid):
     user = request.user
     customer = customer_get_for_user(user, uuid, "change")
+    if not policy_for(user).can_share(customer):
+        raise PermissionDenied
     shares = _shares(customer)
     form = ShareForm(user=user)
     if request.method == "POST" and "unshare" in request.POST:

@@ -87,3 +87,51 @@ def test_the_list_query_count_does_not_grow_with_rows(rep, team, django_assert_n
     assert len(list_page()) == 3
     CustomerFactory.create_batch(20, owner=rep, team=team, tags=[tag])
     assert len(list_page()) == 23
+
+
+def test_contacts_of_a_customer_one_cannot_change_are_read_only(client_for, rep, team_customer):
+    """Seeing a teammate's customer does not allow adding or deleting its contacts."""
+    from tests.factories import ContactFactory
+
+    contact = ContactFactory(customer=team_customer)
+    client = client_for(rep)
+    base = f"/customers/{team_customer.uuid}/contacts/"
+    assert client.get(f"{base}new/").status_code == 403
+    assert client.post(f"{base}{contact.uuid}/delete/").status_code == 403
+    contact.refresh_from_db()
+    assert contact.deleted_at is None
+
+
+def test_marketing_changes_consent_and_nothing_else(client_for, own_customer, role_groups):
+    from accounts import roles
+    from tests.factories import ContactFactory, UserFactory
+
+    marketer = UserFactory(email="mo.marketing@example.com", roles=[roles.MARKETING])
+    contact = ContactFactory(customer=own_customer, first_name="Dana", national_id="X123")
+    client = client_for(marketer)
+    url = f"/customers/{own_customer.uuid}/contacts/{contact.uuid}/edit/"
+    page = client.get(url).content.decode()
+    assert "X123" not in page  # sensitive fields are not shown to consent-only editors
+    response = client.post(url, {
+        "first_name": "Hacked", "last_name": "", "email": contact.email,
+        "preferred_channel": "phone", "marketing_consent": "on", "consent_method": "phone",
+        "consent_source": "Call on 24 Nov", "version": contact.version,
+    })
+    assert response.status_code == 302
+    contact.refresh_from_db()
+    assert contact.first_name == "Dana"
+    assert contact.national_id == "X123"
+    assert (contact.marketing_consent, contact.consent_method, contact.preferred_channel) == \
+        (True, "phone", "phone")
+
+
+def test_a_colleague_it_was_shared_with_cannot_share_it_further(client_for, rep, outsider,
+                                                                 analyst, own_customer):
+    services.customer_share(actor=rep, customer=own_customer, colleague=outsider,
+                            can_change=True)
+    response = client_for(outsider).post(f"/customers/{own_customer.uuid}/share/",
+                                         {"colleague": analyst.uuid, "can_change": "on"})
+    assert response.status_code == 403
+    from customers.models import CustomerUserObjectPermission
+
+    assert not CustomerUserObjectPermission.objects.filter(user=analyst).exists()
