@@ -20,7 +20,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from crm import search
-from customers.models import phone_digits
+from customers.models import Contact, Customer, phone_digits
 from customers.selectors import contact_list_for_user, customer_list_for_user
 
 # Below this many characters a LIKE '%..%' pattern holds no trigram, so the GIN index can't
@@ -29,6 +29,9 @@ MIN_LIKE_LENGTH = 3
 # Phone search starts at this many digits (fewer would match nearly every number).
 MIN_PHONE_DIGITS = 3
 MAX_TERMS = 4
+# Ranking by similarity needs every match scored; a common term ("com") matches most rows, so
+# rank only the first CANDIDATES matches the indexes return (the best of those is shown).
+CANDIDATES = 200
 
 
 def _like(column: str, term: str) -> Q:
@@ -58,11 +61,16 @@ def customer_matches(user, query: str):
     upper = query.upper()
     match = (_similar("name_upper", upper) | _like("name", query) | _like("code", query)
              | _like("email", query) | _phone(query))
-    return (
+    candidates = (
         customer_list_for_user(user)
         .select_related(None).prefetch_related(None)  # the result needs no tags or owner
         .annotate(name_upper=Upper("name"))
         .filter(match)
+        .values("pk")[:CANDIDATES]
+    )
+    return (
+        Customer.objects.filter(pk__in=candidates)
+        .annotate(name_upper=Upper("name"))
         .annotate(score=Greatest(TrigramSimilarity("name_upper", upper),
                                  TrigramWordSimilarity(upper, "name_upper")))
         .order_by("-score", "name", "id")
@@ -97,10 +105,16 @@ def contact_matches(user, query: str):
     if not match:  # only one-letter words
         return None
     full_name = Concat("first_upper", Value(" "), "last_upper")
-    return (
+    candidates = (
         contact_list_for_user(user)
         .annotate(first_upper=Upper("first_name"), last_upper=Upper("last_name"))
         .filter(match)
+        .values("pk")[:CANDIDATES]
+    )
+    return (
+        Contact.objects.filter(pk__in=candidates)
+        .select_related("customer")
+        .annotate(first_upper=Upper("first_name"), last_upper=Upper("last_name"))
         .annotate(score=Greatest(TrigramSimilarity(full_name, upper),
                                  TrigramWordSimilarity(upper, full_name)))
         .order_by("-score", "last_name", "first_name", "id")
