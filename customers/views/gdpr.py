@@ -34,7 +34,11 @@ class EraseForm(forms.Form):
 
 
 def _customer(user, uuid, *, gdpr: bool = True) -> Customer:
-    customer = customer_get_for_user(user, uuid)
+    # Customers in the trash (deleted or merged away) hold personal data too.
+    try:
+        customer = customer_get_for_user(user, uuid)
+    except Http404:
+        customer = customer_get_for_user(user, uuid, deleted=True)
     if gdpr and not gdpr_allowed(user, customer):
         raise PermissionDenied
     return customer

@@ -275,3 +275,12 @@ def test_the_query_count_does_not_grow_with_rows(client_for, manager, company, c
             expected_version=contact.version)
     with django_assert_num_queries(len(few.captured_queries)):
         assert client.get(target).status_code == 200
+
+
+def test_it_finds_a_customer_in_the_trash_for_export_and_erasure(client_for, manager,
+                                                                team_customer):
+    from customers import services
+
+    services.customer_soft_delete(actor=manager, customer=team_customer)
+    response = client_for(manager).get(f"/customers/gdpr/{team_customer.uuid}/")
+    assert response.status_code == 200
