@@ -19,6 +19,12 @@ BEAT_SCHEDULE = {
         "schedule": 60.0,
         "options": {"expires": 55},
     },
+    # Re-enqueues imports left queued (their enqueue failed after commit); idempotent.
+    "requeue-stuck-imports": {
+        "task": "customers.requeue_stuck_imports",
+        "schedule": 300.0,
+        "options": {"expires": 290},
+    },
     # Removes expired sessions from the database (cached_db keeps a row per session).
     "clear-expired-sessions": {
         "task": "accounts.clear_expired_sessions",

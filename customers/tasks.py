@@ -13,4 +13,7 @@ def send_task_reminders_task(batch_size: int | None = None) -> int:
 
 
 # Celery discovers only <app>/tasks.py: the import job lives beside its engine.
-from customers.transfer_tasks import run_import_task  # noqa: E402, F401
+from customers.transfer_tasks import (  # noqa: E402, F401
+    requeue_stuck_imports_task,
+    run_import_task,
+)

@@ -22,7 +22,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator, URLValidator
 from django.db import connection
-from django.db.models import OuterRef, StringAgg, Subquery, Value
+from django.db.models import F, OuterRef, StringAgg, Subquery, Value
 from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -45,6 +45,11 @@ BATCH_SIZE = 500
 XLSX_ROW_LIMIT = 50_000  # larger lists: CSV (streamed, no limit) or narrower filters
 TAG_SEPARATOR = ";"
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+# A job keeps at most this many rejected rows for the report; error_count counts them all.
+MAX_STORED_ERRORS = 10_000
+# Key in ImportChange.before: the customer's version right after the import wrote it, so an
+# undo can tell whether anyone changed the customer since (then it is left alone).
+VERSION_AFTER = "_version_after"
 CUSTOM_PREFIX = "custom:"
 
 
@@ -262,7 +267,8 @@ class Lookups:
     teams: dict[str, int]
     dictionary: dict[str, dict[str, int]]
     definitions: list[CustomFieldDefinition]
-    users: dict[str, int] = field(default_factory=dict)
+    users: dict[str, int] = field(default_factory=dict)  # active users: e-mail -> id
+    inactive_users: dict[str, int] = field(default_factory=dict)
 
     @classmethod
     def load(cls) -> Lookups:
@@ -278,13 +284,14 @@ class Lookups:
         return cls(teams=teams, dictionary=dictionary, definitions=custom_field_definitions())
 
     def load_users(self, emails: set[str]) -> None:
-        wanted = {e for e in emails if e and e not in self.users}
+        wanted = {e for e in emails
+                  if e and e not in self.users and e not in self.inactive_users}
         if not wanted:
             return
-        for pk, email in get_user_model().objects.annotate(email_l=Lower("email")).filter(
-            email_l__in=wanted, is_active=True
-        ).values_list("pk", "email_l"):
-            self.users[email] = pk
+        for pk, email, active in get_user_model().objects.annotate(
+            email_l=Lower("email")
+        ).filter(email_l__in=wanted).values_list("pk", "email_l", "is_active"):
+            (self.users if active else self.inactive_users)[email] = pk
 
 
 @dataclass
@@ -298,6 +305,8 @@ class Row:
     action: str = ""  # "create", "update", "skip" or "error"
     match: Customer | None = None
     note: str = ""
+    email_as_given: str = ""  # the e-mail cell before lower-casing, for duplicate matching
+    inactive_owner: str = ""  # the owner cell when it names an inactive user
 
 
 def _choice(value: str, choices) -> str | None:
@@ -365,6 +374,7 @@ def validate_row(row: Row, mapping: dict[str, str], lookups: Lookups) -> None:
             try:
                 _email(raw)
                 data["email"] = raw.lower()
+                row.email_as_given = raw
             except ValidationError:
                 err(header, _("\"%(value)s\" is not a valid e-mail address") % {"value": raw})
         elif key == "website":
@@ -388,7 +398,12 @@ def validate_row(row: Row, mapping: dict[str, str], lookups: Lookups) -> None:
                 data["status"] = value
         elif key == "owner":
             pk = lookups.users.get(raw.lower())
-            if pk is None:
+            if pk is None and raw.lower() in lookups.inactive_users:
+                # Like the customer form: allowed only as the owner the customer already has
+                # (plan_batch decides, once it knows the match).
+                data["owner_id"] = lookups.inactive_users[raw.lower()]
+                row.inactive_owner = raw
+            elif pk is None:
                 err(header, _("no active user has the e-mail \"%(value)s\"") % {"value": raw})
             else:
                 data["owner_id"] = pk
@@ -430,14 +445,64 @@ def _required_errors(row: Row, mapping: dict[str, str], lookups: Lookups) -> Non
 
 # --- planning and applying a batch ------------------------------------------------------------
 def _match_values(rows: list[Row], key: str) -> set[str]:
-    source = {"email": "email", "phone": "phone_digits", "code": "code"}[key]
+    """The values to look duplicates up by. E-mails: stored lower-case by imports, but other
+    paths may have stored them as typed, so both the cell as given and its lower-case form are
+    looked up: a plain `email IN (...)` that the customer_email_exact index serves (matching
+    on Lower("email") would need an expression index we do not have). A stored address whose
+    case differs from both is not found; that is the price of using the index."""
+    if key == "email":
+        return {v for r in rows if r.data.get("email")
+                for v in (r.data["email"], r.email_as_given) if v}
+    source = {"phone": "phone_digits", "code": "code"}[key]
     return {r.data[source] for r in rows if r.data.get(source)}
 
 
-def plan_batch(job: ImportJob, rows: list[Row], lookups: Lookups, actor) -> None:
-    """Validate the rows and decide for each: create, update, skip or error. Reads only: one
-    query for the owners' e-mails and one per duplicate key (plus one for codes)."""
+MATCH_COLUMN = {"email": "email", "phone": "phone_digits", "code": "code"}
+
+
+def _candidates(rows: list[Row], keys: list[str], *, lock: bool) -> dict[int, Customer]:
+    """The live customers that any row may duplicate (one query per key). With lock=True (the
+    engine, inside the batch transaction) they are then locked in pk order and re-read, so the
+    plan and the writes see the same, current rows."""
+    candidates: dict[int, Customer] = {}
+    for key in keys:
+        values = _match_values(rows, key)
+        if values:
+            for customer in Customer.objects.alive().filter(
+                **{f"{MATCH_COLUMN[key]}__in": values}
+            ).order_by("id"):
+                candidates.setdefault(customer.pk, customer)
+    if lock and candidates:
+        candidates = {c.pk: c for c in Customer.objects.select_for_update()
+                      .filter(pk__in=list(candidates), deleted_at__isnull=True).order_by("pk")}
+    return candidates
+
+
+def _assignment_errors(row: Row, match: Customer | None, allowed_teams: set[int] | None,
+                       lookups: Lookups) -> None:
+    """Owner and team follow the customer form: any active user may own a customer (an
+    inactive one only as the owner it already has); a non-admin assigns only the teams they
+    belong to or manage (or keeps the team it already has)."""
+    owner_id = row.data.get("owner_id")
+    if row.inactive_owner and (match is None or match.owner_id != owner_id):
+        row.errors.append(_("Owner: %(value)s is not an active user") % {
+            "value": row.inactive_owner})
+    team_id = row.data.get("team_id")
+    if (team_id and allowed_teams is not None and team_id not in allowed_teams
+            and (match is None or match.team_id != team_id)):
+        name = next((n for n, pk in lookups.teams.items() if pk == team_id), "")
+        row.errors.append(_("Team: you may not assign customers to team \"%(name)s\"")
+                          % {"name": name})
+
+
+def plan_batch(job: ImportJob, rows: list[Row], lookups: Lookups, actor, *,
+               lock: bool = False) -> None:
+    """Validate the rows and decide for each: create, update, skip or error. Reads only (plus
+    row locks on the matched customers with lock=True): one query for the owners' e-mails, one
+    per duplicate key (plus one for codes), one for the lock and one for which matches the
+    user may see."""
     from customers.permissions import policy_for
+    from customers.selectors import customer_list_for_user
 
     owner_headers = [h for h, k in job.mapping.items() if k == "owner"]
     lookups.load_users({(r.values.get(h) or "").strip().lower()
@@ -446,22 +511,31 @@ def plan_batch(job: ImportJob, rows: list[Row], lookups: Lookups, actor) -> None
         validate_row(row, job.mapping, lookups)
     valid = [r for r in rows if not r.errors]
 
-    found: dict[str, dict[str, Customer]] = {}
     keys = list(job.match_on)
     if "code" not in keys and any(r.data.get("code") for r in valid):
         keys.append("code")  # codes are unique: always look them up
-    column = {"email": "email", "phone": "phone_digits", "code": "code"}
-    for key in keys:
-        values = _match_values(valid, key)
-        found[key] = {}
-        if values:
-            qs = Customer.objects.alive().filter(**{f"{column[key]}__in": values}).order_by("id")
-            for customer in qs:
-                found[key].setdefault(getattr(customer, column[key]).lower()
-                                      if key == "email" else getattr(customer, column[key]),
-                                      customer)
+    column = MATCH_COLUMN
+    candidates = _candidates(valid, keys, lock=lock)
+    found: dict[str, dict[str, Customer]] = {key: {} for key in keys}
+    wanted = {key: {v.lower() if key == "email" else v for v in _match_values(valid, key)}
+              for key in keys}
+    for pk in sorted(candidates):  # the oldest customer wins, as before
+        customer = candidates[pk]
+        for key in keys:
+            value = getattr(customer, column[key]) or ""
+            value = value.lower() if key == "email" else value
+            if value in wanted[key]:
+                found[key].setdefault(value, customer)
+
     policy = policy_for(actor)
+    visible: set[int] = set(candidates)
+    if candidates and not policy.sees_all:
+        visible = set(customer_list_for_user(actor).select_related(None).prefetch_related(None)
+                      .filter(pk__in=list(candidates)).values_list("pk", flat=True))
+    can_add = actor.has_perm("customers.add_customer")
+    allowed_teams = None if actor.is_admin else {*policy.team_ids, *policy.managed_team_ids}
     seen: dict[tuple[str, str], Row] = {}
+    updating: dict[int, Row] = {}
     for row in rows:
         if row.errors:
             _required_errors(row, job.mapping, lookups)
@@ -476,6 +550,11 @@ def plan_batch(job: ImportJob, rows: list[Row], lookups: Lookups, actor) -> None
         earlier = next((seen[(k, row.data[column[k]])] for k in job.match_on
                         if row.data.get(column[k]) and (k, row.data[column[k]]) in seen), None)
         if match is not None and job.duplicates != ImportJob.Duplicates.CREATE:
+            if match.pk not in visible:
+                # Never reveal (nor touch) a customer the importer cannot see.
+                row.errors.append(_("duplicate of an existing customer you cannot see"))
+                row.action = "error"
+                continue
             if job.duplicates == ImportJob.Duplicates.SKIP:
                 row.action, row.match = "skip", match
                 row.note = _("same as %(code)s") % {"code": match.code}
@@ -486,7 +565,13 @@ def plan_batch(job: ImportJob, rows: list[Row], lookups: Lookups, actor) -> None
             code = row.data.get("code")
             if code and code != match.code and code in found.get("code", {}):
                 row.errors.append(_("Customer code: %(code)s is already used") % {"code": code})
+            _assignment_errors(row, match, allowed_teams, lookups)
+            if match.pk in updating:
+                row.errors.append(_("same customer as row %(n)d of this file")
+                                  % {"n": updating[match.pk].number})
             row.action, row.match = ("error" if row.errors else "update"), match
+            if row.action == "update":
+                updating[match.pk] = row
             continue
         if earlier is not None and job.duplicates != ImportJob.Duplicates.CREATE:
             if job.duplicates == ImportJob.Duplicates.SKIP:
@@ -498,9 +583,12 @@ def plan_batch(job: ImportJob, rows: list[Row], lookups: Lookups, actor) -> None
                                   % {"n": earlier.number})
             continue
         _required_errors(row, job.mapping, lookups)
+        if not can_add:
+            row.errors.append(_("you may not create new customers"))
         code = row.data.get("code")
         if code and (code in found.get("code", {}) or ("code", code) in seen):
             row.errors.append(_("Customer code: %(code)s is already used") % {"code": code})
+        _assignment_errors(row, None, allowed_teams, lookups)
         row.action = "error" if row.errors else "create"
         if row.action == "create":
             for key in ("email", "phone", "code"):
@@ -541,7 +629,9 @@ UPDATABLE = ["kind", "name", "code", "email", "phone", "phone_digits", "website"
 
 def apply_batch(job: ImportJob, rows: list[Row], actor) -> dict[str, int]:
     """Write a planned batch (inside the caller's transaction), set-based: one bulk_create of
-    the new customers, one bulk_update of the updated ones, their tags and ImportChange rows."""
+    the new customers, one bulk_update of the updated ones, their tags and ImportChange rows.
+    The updated customers were locked by plan_batch(lock=True); their version is bumped in SQL
+    (F("version") + 1) and the version each ends at is kept on its ImportChange for undo."""
     from customers.models.imports import ImportChange
 
     creates = [r for r in rows if r.action == "create"]
@@ -569,8 +659,8 @@ def apply_batch(job: ImportJob, rows: list[Row], actor) -> dict[str, int]:
             customer_id__in=[r.match.pk for r in updates]
         ).values_list("customer_id", "tag_id"):
             old_tags.setdefault(customer_id, []).append(tag_id)
-    changes = [ImportChange(job=job, customer=c, action=ImportChange.Action.CREATED)
-               for c in new]
+    changes = [ImportChange(job=job, customer=c, action=ImportChange.Action.CREATED,
+                            before={VERSION_AFTER: c.version}) for c in new]
     for row in updates:
         customer = row.match
         before = {name: getattr(customer, name) for name in row.data}
@@ -583,7 +673,8 @@ def apply_batch(job: ImportJob, rows: list[Row], actor) -> dict[str, int]:
         for name, value in row.data.items():
             setattr(customer, name, value)
             fields.add(name)
-        customer.version += 1
+        before[VERSION_AFTER] = customer.version + 1  # exact: the row is locked
+        customer.version = F("version") + 1
         customer.updated_at = now
         changed.append(customer)
         changes.append(ImportChange(job=job, customer=customer,
@@ -602,6 +693,7 @@ def apply_batch(job: ImportJob, rows: list[Row], actor) -> dict[str, int]:
 
 
 def rejected(rows: list[Row]) -> list[dict]:
+    """The batch's rejected rows, as stored in ImportJob.errors."""
     return [{"row": r.number, "values": r.values, "errors": r.errors}
             for r in rows if r.action == "error"]
 
@@ -652,6 +744,11 @@ def rejected_rows_csv(job: ImportJob) -> Iterator[str]:
         yield writer.writerow([neutralise(v) for v in [
             entry.get("row"), *(values.get(h, "") for h in job.headers),
             "; ".join(entry.get("errors", []))]])
+    more = job.error_count - len(job.errors)
+    if more > 0:
+        yield writer.writerow(["", *("" for _h in job.headers), _(
+            "%(n)d more rejected rows are not listed (a report keeps the first %(max)d).")
+            % {"n": more, "max": MAX_STORED_ERRORS}])
 
 
 # --- export -----------------------------------------------------------------------------------
@@ -692,7 +789,7 @@ def export_rows(qs, definitions) -> Iterator[list]:
     plain = [c for c, _label in columns if not c.startswith(CUSTOM_PREFIX)]
     kinds, statuses = dict(Customer.Kind.choices), dict(Customer.Status.choices)
     keys = [d.key for d in definitions]
-    yield [label for _c, label in columns]
+    yield [neutralise(str(label)) for _c, label in columns]  # custom labels are user text
     kind_i, status_i, created_i = plain.index("kind"), plain.index("status"), \
         plain.index("created_at")
     for values in qs.values_list(*plain, "custom_data").iterator(chunk_size=2000):

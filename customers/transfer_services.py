@@ -4,12 +4,15 @@ Each write checks permissions, runs in a transaction and records a business even
 
 from __future__ import annotations
 
+import contextlib
+import datetime
+import functools
 import logging
 
 from django.core.exceptions import PermissionDenied
 from django.core.files.base import ContentFile
-from django.db import transaction
-from django.db.models import F, QuerySet
+from django.db import connection, transaction
+from django.db.models import F, Func, JSONField, QuerySet, Value
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -117,16 +120,48 @@ def import_start(*, actor, job: ImportJob) -> ImportJob:
     return job
 
 
+# Namespace of the session advisory lock a running import holds (the job id is the second key).
+RUN_LOCK_NAMESPACE = 7301
+
+
+@contextlib.contextmanager
+def _run_lock(job_id: int):
+    """True while this session holds the job's run lock: a duplicate delivery of the same
+    task (a re-queued stuck job whose first message arrives after all) finds it taken and does
+    nothing; a worker that dies loses its connection and with it the lock, so a redelivery
+    resumes the job."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [RUN_LOCK_NAMESPACE, job_id])
+        got = cursor.fetchone()[0]
+    try:
+        yield got
+    finally:
+        if got:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [RUN_LOCK_NAMESPACE, job_id])
+
+
+def _append_errors(new: list[dict]):
+    """`errors || new` in SQL: appending a batch's rejected rows costs that batch only."""
+    return Func(F("errors"), Value(new, output_field=JSONField()), template="(%(expressions)s)",
+                arg_joiner=" || ", output_field=JSONField())
+
+
 def import_run(job_id: int) -> ImportJob | None:
     """The engine: claim the job, then process its rows in batches, each batch in its own
     transaction together with its counts, so progress shows as it goes and a retried task
-    resumes after the last committed batch."""
+    resumes after the last committed batch. Only one run of a job at a time."""
+    with _run_lock(job_id) as got:
+        return _import_run(job_id) if got else None
+
+
+def _import_run(job_id: int) -> ImportJob | None:
     claimed = ImportJob.objects.filter(
         pk=job_id, status__in=[ImportJob.Status.QUEUED, ImportJob.Status.RUNNING]
     ).update(status=ImportJob.Status.RUNNING, updated_at=timezone.now())
     if claimed != 1:
         return None
-    job = ImportJob.objects.select_related("created_by").get(pk=job_id)
+    job = ImportJob.objects.select_related("created_by").defer("errors").get(pk=job_id)
     if job.started_at is None:
         job.started_at = timezone.now()
         job.save(update_fields=["started_at"])
@@ -135,17 +170,29 @@ def import_run(job_id: int) -> ImportJob | None:
         lookups = transfer.Lookups.load()
         for rows in transfer.batches(job):
             with transaction.atomic():
-                transfer.plan_batch(job, rows, lookups, actor)
+                transfer.plan_batch(job, rows, lookups, actor, lock=True)
                 counts = transfer.apply_batch(job, rows, actor)
-                job.errors = [*job.errors, *transfer.rejected(rows)]
+                # Rejected rows: appended in SQL, and only up to MAX_STORED_ERRORS in all
+                # (error_count counts every one; the report says how many it leaves out).
+                room = transfer.MAX_STORED_ERRORS - min(job.error_count,
+                                                        transfer.MAX_STORED_ERRORS)
+                kept = transfer.rejected(rows)[:room]
+                changes = {
+                    "processed_rows": F("processed_rows") + len(rows),
+                    "created_count": F("created_count") + counts["created"],
+                    "updated_count": F("updated_count") + counts["updated"],
+                    "skipped_count": F("skipped_count") + counts["skipped"],
+                    "error_count": F("error_count") + counts["errors"],
+                    "updated_at": timezone.now(),
+                }
+                if kept:
+                    changes["errors"] = _append_errors(kept)
+                ImportJob.objects.filter(pk=job.pk).update(**changes)
                 job.processed_rows += len(rows)
                 job.created_count += counts["created"]
                 job.updated_count += counts["updated"]
                 job.skipped_count += counts["skipped"]
                 job.error_count += counts["errors"]
-                job.save(update_fields=["errors", "processed_rows", "created_count",
-                                        "updated_count", "skipped_count", "error_count",
-                                        "updated_at"])
         with transaction.atomic():
             job.status = ImportJob.Status.DONE
             job.finished_at = timezone.now()
@@ -158,7 +205,31 @@ def import_run(job_id: int) -> ImportJob | None:
         logger.exception("import %s failed", job_id)
         import_fail(job_id, str(exc))
         raise
+    job.refresh_from_db()
     return job
+
+
+def import_requeue_stuck(older_than_minutes: int = 10, *, limit: int = 100) -> int:
+    """Hand queued jobs to a worker again when their task never arrived (the broker was down
+    when import_start's on-commit enqueue ran): those still QUEUED `older_than_minutes` after
+    they were queued (or last re-queued). Each is re-queued at most once per period (its
+    updated_at is touched); a duplicate delivery is harmless, since import_run starts only a
+    queued job (or resumes a running one that no live worker holds). Returns how many."""
+    from customers.transfer_tasks import run_import_task
+
+    now = timezone.now()
+    cutoff = now - datetime.timedelta(minutes=older_than_minutes)
+    with transaction.atomic():
+        ids = list(ImportJob.objects.select_for_update(skip_locked=True).filter(
+            status=ImportJob.Status.QUEUED, updated_at__lt=cutoff
+        ).order_by("pk").values_list("pk", flat=True)[:limit])
+        if not ids:
+            return 0
+        ImportJob.objects.filter(pk__in=ids).update(updated_at=now)
+        for pk in ids:
+            transaction.on_commit(functools.partial(run_import_task.delay, pk), robust=True)
+    logger.warning("re-queued %d stuck imports: %s", len(ids), ids)
+    return len(ids)
 
 
 def import_fail(job_id: int, reason: str) -> None:
@@ -170,7 +241,10 @@ def import_fail(job_id: int, reason: str) -> None:
 
 @transaction.atomic
 def import_undo(*, actor, job: ImportJob) -> dict[str, int]:
-    """Soft-delete what the job created (one UPDATE) and put back what it changed."""
+    """Soft-delete what the job created and put back what it changed, but only where nobody
+    changed the customer since: each customer is locked (in pk order, a chunk at a time) and
+    compared with the version the import left it at; a customer edited, merged or deleted
+    since is left as it is and counted as skipped."""
     _require_import(actor)
     if not (actor.is_admin or job.created_by_id == actor.pk):
         raise PermissionDenied
@@ -178,57 +252,70 @@ def import_undo(*, actor, job: ImportJob) -> dict[str, int]:
     if locked.status not in (ImportJob.Status.DONE, ImportJob.Status.FAILED):
         raise ApplicationError(_("Only a finished import can be undone."))
     now = timezone.now()
-    created_ids = ImportChange.objects.filter(job=job, action=ImportChange.Action.CREATED) \
-        .values("customer_id")
-    removed = Customer.objects.filter(pk__in=created_ids, deleted_at__isnull=True).update(
-        deleted_at=now, deleted_by=actor, version=F("version") + 1, updated_at=now)
-
-    restored = 0
-    updates = ImportChange.objects.filter(job=job, action=ImportChange.Action.UPDATED) \
-        .order_by("-id")  # the newest first: a customer updated twice ends at its first state
-    chunk: list[ImportChange] = []
-    for change in updates.iterator(chunk_size=transfer.BATCH_SIZE):
-        chunk.append(change)
-        if len(chunk) >= transfer.BATCH_SIZE:
-            restored += _restore(chunk, now)
-            chunk = []
-    if chunk:
-        restored += _restore(chunk, now)
+    result = {"removed": 0, "restored": 0, "skipped": 0}
+    # All of one customer's changes together (a customer may be created in one batch and
+    # updated by a later row, or updated by two batches), oldest first.
+    changes = ImportChange.objects.filter(job=job).order_by("customer_id", "id") \
+        .values_list("customer_id", "action", "before")
+    group: dict[int, list[tuple[str, dict]]] = {}
+    for customer_id, action, before in changes.iterator(chunk_size=transfer.BATCH_SIZE):
+        if customer_id not in group and len(group) >= transfer.BATCH_SIZE:
+            _undo_chunk(group, actor, now, result)
+            group = {}
+        group.setdefault(customer_id, []).append((action, before or {}))
+    if group:
+        _undo_chunk(group, actor, now, result)
 
     locked.status = ImportJob.Status.UNDONE
     locked.save(update_fields=["status", "updated_at"])
     event_record(name="customer.import_undone", actor=actor, subject=locked,
-                 payload={"file": locked.original_name, "removed": removed,
-                          "restored": restored})
+                 payload={"file": locked.original_name, **result})
     job.status = locked.status
-    return {"removed": removed, "restored": restored}
+    return result
 
 
-def _restore(changes: list[ImportChange], now) -> int:
-    customers = Customer.objects.in_bulk([c.customer_id for c in changes])
+def _undo_chunk(group: dict[int, list[tuple[str, dict]]], actor, now,
+                result: dict[str, int]) -> None:
+    customers = {c.pk: c for c in Customer.objects.select_for_update()
+                 .filter(pk__in=list(group)).order_by("pk")}
+    remove: list[int] = []
+    restore: list[Customer] = []
     fields: set[str] = set()
     tags: dict[int, list[int]] = {}
-    for change in changes:
-        customer = customers.get(change.customer_id)
-        if customer is None:
+    for pk, entries in group.items():
+        customer = customers.get(pk)
+        versions = [before.get(transfer.VERSION_AFTER) for _action, before in entries]
+        # Untouched since: still there, not in the trash (merged away or deleted), and at the
+        # version this import's last write left it at. Changes recorded before versions were
+        # kept cannot be checked, so they are left alone too.
+        if (customer is None or customer.deleted_at is not None or None in versions
+                or customer.version != max(versions)):
+            result["skipped"] += 1
             continue
-        for name, value in change.before.items():
-            if name == "tags":
-                tags[customer.pk] = value
-            elif name in RESTORABLE:
-                setattr(customer, name, value)
-                fields.add(name)
-        customer.version += 1
+        if any(action == ImportChange.Action.CREATED for action, _before in entries):
+            remove.append(pk)
+            continue
+        for _action, before in reversed(entries):  # newest first: the oldest value wins
+            for name, value in before.items():
+                if name == "tags":
+                    tags[pk] = value
+                elif name in RESTORABLE:
+                    setattr(customer, name, value)
+                    fields.add(name)
+        customer.version = F("version") + 1
         customer.updated_at = now
-    if customers:
-        Customer.objects.bulk_update(list(customers.values()),
-                                     [*sorted(fields), "version", "updated_at"])
+        restore.append(customer)
+    if remove:
+        result["removed"] += Customer.objects.filter(pk__in=remove).update(
+            deleted_at=now, deleted_by=actor, version=F("version") + 1, updated_at=now)
+    if restore:
+        Customer.objects.bulk_update(restore, [*sorted(fields), "version", "updated_at"])
+        result["restored"] += len(restore)
     if tags:
         CustomerTag.objects.filter(customer_id__in=list(tags)).delete()
         CustomerTag.objects.bulk_create(
             [CustomerTag(customer_id=c, tag_id=t) for c, ids in tags.items() for t in ids],
             ignore_conflicts=True)
-    return len(customers)
 
 
 def export_record(*, actor, fmt: str, count: int, filters: dict) -> None:

@@ -1,7 +1,7 @@
 """Celery tasks of imports: thin, they take ids and call the service.
 
 The worker must import this module at start-up: Celery autodiscovers only customers/tasks.py,
-which therefore imports `run_import_task` from here."""
+which therefore imports `run_import_task` (and `requeue_stuck_imports_task`) from here."""
 
 from celery import shared_task
 
@@ -12,3 +12,11 @@ def run_import_task(job_id: int) -> None:
     from customers.transfer_services import import_run
 
     import_run(job_id)
+
+
+# Beat, every 5 minutes: jobs left QUEUED because their enqueue failed get queued again.
+@shared_task(name="customers.requeue_stuck_imports", ignore_result=True)
+def requeue_stuck_imports_task() -> int:
+    from customers.transfer_services import import_requeue_stuck
+
+    return import_requeue_stuck()

@@ -118,7 +118,8 @@ def import_start(request, uuid):
 
 def _progress_context(job):
     percent = int(job.processed_rows * 100 / job.total_rows) if job.total_rows else 0
-    return {"job": job, "percent": min(percent, 100), "active": job.status in ACTIVE}
+    return {"job": job, "percent": min(percent, 100), "active": job.status in ACTIVE,
+            "errors_left_out": max(job.error_count - transfer.MAX_STORED_ERRORS, 0)}
 
 
 @login_required
@@ -156,6 +157,10 @@ def import_undo(request, uuid):
         messages.success(request, _(
             "Import undone: %(removed)d new customers moved to the trash, %(restored)d "
             "customers restored.") % result)
+        if result["skipped"]:
+            messages.warning(request, _(
+                "%(skipped)d customers were left as they are: they were changed, merged or "
+                "deleted after the import.") % result)
     return redirect("customers:import_detail", uuid=job.uuid)
 
 

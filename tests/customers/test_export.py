@@ -133,3 +133,11 @@ def test_it_exports_with_a_fixed_number_of_queries(client_for, manager, team,
     assert len(many.captured_queries) <= 12
     if fmt == "csv":
         assert body.decode("utf-8-sig").count("\n") == 201
+
+
+def test_it_neutralises_formulas_in_header_labels(client_for, admin):
+    CustomFieldDefinition.objects.create(entity="customer", key="evil", label="=HYPERLINK(1)",
+                                         field_type="text")
+    CustomerFactory(name="Plain")
+    rows = csv_rows(client_for(admin).get(URL))
+    assert rows[0][-1] == "'=HYPERLINK(1)"

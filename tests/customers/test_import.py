@@ -248,7 +248,7 @@ def test_it_updates_duplicates_and_undo_restores_them(manager, team_customer, ke
     assert {t.name for t in team_customer.tags.all()} == {"old", "extra"}
 
     result = services.import_undo(actor=manager, job=job)
-    assert result == {"removed": 1, "restored": 1}
+    assert result == {"removed": 1, "restored": 1, "skipped": 0}
     team_customer.refresh_from_db()
     assert team_customer.name == "Beta Foods" and team_customer.deleted_at is None
     assert [t.name for t in team_customer.tags.all()] == ["old"]
@@ -285,12 +285,19 @@ def test_it_rejects_a_code_already_in_use_and_duplicate_rows_in_the_file(manager
     assert "same customer as row 3" in reasons[1]
 
 
-def test_it_refuses_to_update_a_customer_the_importer_may_not_change(manager, other_customer):
-    other_customer.email = "theirs@x.example"
+@pytest.mark.parametrize("duplicates", ["update", "skip"])
+def test_it_rejects_a_duplicate_the_importer_cannot_see_without_revealing_it(
+        client_for, manager, other_customer, duplicates):
+    other_customer.email, other_customer.code = "theirs@x.example", "SECRET-1"
     other_customer.save()
-    job = run(configured_job(manager, [["Mine now", "theirs@x.example", "", "", "", "", ""]],
-                             duplicates="update"))
-    assert job.error_count == 1 and "may not change" in job.errors[0]["errors"][0]
+    rows = [["Mine now", "theirs@x.example", "", "", "", "", ""]]
+    job = configured_job(manager, rows, duplicates=duplicates)
+    page = client_for(manager).get(reverse("customers:import_preview",
+                                           kwargs={"uuid": job.uuid})).content.decode()
+    assert "you cannot see" in page and "SECRET-1" not in page
+    job = run(job)
+    assert (job.error_count, job.skipped_count, job.updated_count) == (1, 0, 0)
+    assert job.errors[0]["errors"] == ["duplicate of an existing customer you cannot see"]
     other_customer.refresh_from_db()
     assert other_customer.name == "Gamma Textiles"
 
@@ -383,7 +390,7 @@ def test_it_forbids_importing_to_users_without_the_permission(client_for, analys
     assert not ImportJob.objects.exists()
 
 
-def test_it_lets_marketing_import_but_not_update(manager, role_groups):
+def test_it_rejects_marketing_rows_that_would_create_or_update(manager, role_groups):
     from accounts import roles
     from tests.factories import UserFactory
 
@@ -392,8 +399,12 @@ def test_it_lets_marketing_import_but_not_update(manager, role_groups):
     job = run(configured_job(marketer, [["Known", "known@x.example", "", "", "", "", ""],
                                        ["Fresh", "", "", "", "", "", ""]],
                              duplicates="update"))
-    assert (job.created_count, job.error_count) == (1, 1)
-    assert Customer.objects.get(name="Fresh").owner == marketer
+    # Marketing may import (and sees every customer) but holds neither add_customer nor the
+    # right to change customers: each row is rejected with its own reason.
+    assert (job.created_count, job.updated_count, job.error_count) == (0, 0, 2)
+    assert "may not change" in job.errors[0]["errors"][0]
+    assert job.errors[1]["errors"] == ["you may not create new customers"]
+    assert not Customer.objects.filter(name="Fresh").exists()
 
 
 PINNED_LIST_QUERIES = 5
@@ -466,3 +477,188 @@ def test_it_runs_the_celery_task_in_process(manager):
     # A duplicated delivery of the same task changes nothing.
     run_import_task.apply(args=(job.pk,)).get()
     assert Customer.objects.filter(name="Tasked").count() == 1
+
+
+# --- review fixes: undo safety, rights per row, locking, visibility, e-mail case, errors ----------
+def _bump(customer, **fields):
+    """Someone else's later edit: the service's way of writing (version + 1)."""
+    from django.db.models import F
+
+    Customer.objects.filter(pk=customer.pk).update(version=F("version") + 1, **fields)
+
+
+def test_it_undo_leaves_customers_changed_merged_or_deleted_since_alone(client_for, manager,
+                                                                         team_customer):
+    from django.utils import timezone
+
+    team_customer.email, team_customer.city = "known@x.example", "Shanghai"
+    team_customer.save()
+    edited = CustomerFactory(email="edited@x.example", owner=manager, name="Edited Co")
+    job = run(configured_job(manager, [
+        ["Renamed", "known@x.example", "", "", "", "", ""],
+        ["Renamed too", "edited@x.example", "", "", "", "", ""],
+        ["New kept", "", "", "", "", "", ""],
+        ["New edited", "", "", "", "", "", ""],
+        ["New merged", "", "", "", "", "", ""],
+    ], duplicates="update"))
+    assert (job.updated_count, job.created_count) == (2, 3)
+    change = ImportChange.objects.get(job=job, customer=team_customer)
+    team_customer.refresh_from_db()
+    assert change.before[transfer.VERSION_AFTER] == team_customer.version
+
+    _bump(edited, name="Edited by hand")
+    _bump(Customer.objects.get(name="New edited"), city="Hand-typed")
+    _bump(Customer.objects.get(name="New merged"), deleted_at=timezone.now())  # merged away
+
+    response = client_for(manager).post(reverse("customers:import_undo",
+                                                kwargs={"uuid": job.uuid}), follow=True)
+    page = response.content.decode()
+    assert "3 customers were left as they are" in page
+    team_customer.refresh_from_db()
+    assert team_customer.name == "Beta Foods"  # untouched since: restored
+    assert Customer.objects.get(pk=edited.pk).name == "Edited by hand"  # not clobbered
+    assert Customer.objects.get(name="New kept").deleted_at is not None
+    assert Customer.objects.get(name="New edited").deleted_at is None
+    event = Event.objects.get(name="customer.import_undone")
+    assert event.payload["skipped"] == 3 and event.payload["removed"] == 1
+    assert event.payload["restored"] == 1
+
+
+def test_it_rejects_rows_that_need_rights_the_importer_lacks(manager, rep, team):
+    from accounts.models import Team
+    from tests.factories import TeamFactory, UserFactory
+
+    north = TeamFactory(name="North")
+    gone = UserFactory(email="gone@x.example", is_active=False)
+    # A customer of the manager's member, already in a team the manager does not manage.
+    kept_team = CustomerFactory(email="kept@x.example", owner=rep, team=north)
+    kept_owner = CustomerFactory(email="old@x.example", owner=gone, team=team)
+    headers = ["Company", "E-mail", "Team", "Owner e-mail"]
+    mapping = {"Company": "name", "E-mail": "email", "Team": "team", "Owner e-mail": "owner"}
+    job = services.import_upload(actor=manager, upload=upload("t.csv", make_csv([
+        ["Mine", "", "Sales East", ""],
+        ["Theirs", "", "north", ""],
+        ["Ghost", "", "", "gone@x.example"],
+        ["Kept team", "kept@x.example", "North", ""],
+        ["Kept owner", "old@x.example", "", "GONE@x.example"],
+    ], headers=headers)))
+    services.import_configure(actor=manager, job=job, mapping=mapping, match_on=["email"],
+                              duplicates="update")
+    job = run(job)
+    assert (job.created_count, job.updated_count, job.error_count) == (1, 2, 2)
+    reasons = {e["values"]["Company"]: e["errors"] for e in job.errors}
+    assert reasons == {
+        "Theirs": ['Team: you may not assign customers to team "north"'],
+        "Ghost": ["Owner: gone@x.example is not an active user"],
+    }
+    assert Customer.objects.get(name="Mine").team == team
+    kept_team.refresh_from_db()
+    kept_owner.refresh_from_db()
+    assert kept_team.name == "Kept team" and kept_team.team == north
+    assert kept_owner.name == "Kept owner" and kept_owner.owner == gone
+    assert not Customer.objects.filter(team=Team.objects.get(name="North"),
+                                       name="Theirs").exists()
+
+
+def test_it_locks_matched_customers_and_bumps_versions_in_sql(manager, team_customer):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    team_customer.email = "known@x.example"
+    team_customer.save()
+    _bump(team_customer)  # the version the import must build on, not a stale copy's
+    version = Customer.objects.get(pk=team_customer.pk).version
+    job = configured_job(manager, [["Renamed", "known@x.example", "", "", "", "", ""]],
+                         duplicates="update")
+    ImportJob.objects.filter(pk=job.pk).update(status=ImportJob.Status.QUEUED)
+    with CaptureQueriesContext(connection) as queries:
+        services.import_run(job.pk)
+    sql = [q["sql"] for q in queries.captured_queries]
+    locks = [q for q in sql if q.startswith('SELECT') and "customers_customer" in q
+             and q.rstrip().endswith("FOR UPDATE")]
+    assert len(locks) == 1 and 'ORDER BY "customers_customer"."id" ASC' in locks[0]
+    update = next(q for q in sql if q.startswith('UPDATE "customers_customer"'))
+    assert '"version" + 1' in update
+    team_customer.refresh_from_db()
+    assert team_customer.name == "Renamed" and team_customer.version == version + 1
+
+
+def test_it_matches_e_mails_stored_with_capitals(manager, team_customer):
+    # Another path stored the address as typed; the file carries it the same way.
+    Customer.objects.filter(pk=team_customer.pk).update(email="Known@X.example")
+    job = run(configured_job(manager, [["Dup", "Known@X.example", "", "", "", "", ""],
+                                       ["Dup lower", "known@x.example", "", "", "", "", ""]]))
+    assert (job.skipped_count, job.created_count) == (2, 0)
+    assert not Customer.objects.filter(name__startswith="Dup").exists()
+
+
+def test_it_caps_the_stored_rejected_rows_and_appends_them_in_sql(client_for, manager,
+                                                                   monkeypatch):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    monkeypatch.setattr(transfer, "BATCH_SIZE", 2)
+    monkeypatch.setattr(transfer, "MAX_STORED_ERRORS", 3)
+    rows = [[f"Bad {i}", "not-an-email", "", "", "", "", ""] for i in range(5)]
+    job = configured_job(manager, [*rows, ["Good", "", "", "", "", "", ""]])
+    ImportJob.objects.filter(pk=job.pk).update(status=ImportJob.Status.QUEUED)
+    with CaptureQueriesContext(connection) as queries:
+        services.import_run(job.pk)
+    job.refresh_from_db()
+    assert (job.error_count, job.created_count, len(job.errors)) == (5, 1, 3)
+    assert [e["row"] for e in job.errors] == [2, 3, 4]
+    appends = [q["sql"] for q in queries.captured_queries
+               if q["sql"].startswith('UPDATE "customers_importjob"') and "||" in q["sql"]]
+    assert len(appends) == 2  # batch 1 (2 rows), batch 2 (1 of 2 rows), batch 3 nothing
+    response = client_for(manager).get(reverse("customers:import_rejected",
+                                               kwargs={"uuid": job.uuid}))
+    lines = list(csv.reader(io.StringIO(
+        b"".join(response.streaming_content).decode("utf-8-sig"))))
+    assert len(lines) == 5 and "2 more rejected rows are not listed" in lines[-1][-1]
+
+
+def test_it_requeues_jobs_left_queued_once_per_period(manager, django_capture_on_commit_callbacks):
+    import datetime
+
+    from django.utils import timezone
+
+    from customers.transfer_tasks import requeue_stuck_imports_task
+
+    stuck = configured_job(manager, [["Stuck", "", "", "", "", "", ""]])
+    fresh = configured_job(manager, [["Fresh", "", "", "", "", "", ""]])
+    running = configured_job(manager, [["Running", "", "", "", "", "", ""]])
+    old = timezone.now() - datetime.timedelta(minutes=11)
+    ImportJob.objects.filter(pk=stuck.pk).update(status=ImportJob.Status.QUEUED, updated_at=old)
+    ImportJob.objects.filter(pk=fresh.pk).update(status=ImportJob.Status.QUEUED)
+    ImportJob.objects.filter(pk=running.pk).update(status=ImportJob.Status.RUNNING,
+                                                   updated_at=old)
+    with django_capture_on_commit_callbacks() as callbacks:
+        assert requeue_stuck_imports_task.apply().get() == 1
+    assert len(callbacks) == 1 and callbacks[0].args == (stuck.pk,)
+    with django_capture_on_commit_callbacks() as again:
+        assert services.import_requeue_stuck(older_than_minutes=10) == 0  # not twice a period
+    assert again == []
+    # The re-queued task runs the job once; a late first delivery changes nothing.
+    assert services.import_run(stuck.pk) is not None
+    assert services.import_run(stuck.pk) is None
+    assert Customer.objects.filter(name="Stuck").count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_never_runs_one_job_twice_at_the_same_time(manager, role_groups):
+    from django.db import connections
+
+    job = configured_job(manager, [["Once", "", "", "", "", "", ""]])
+    ImportJob.objects.filter(pk=job.pk).update(status=ImportJob.Status.QUEUED)
+    other = connections.create_connection("default")  # another worker's session
+    key = [services.RUN_LOCK_NAMESPACE, job.pk]
+    try:
+        with other.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_lock(%s, %s)", key)
+        assert services.import_run(job.pk) is None
+        assert ImportJob.objects.get(pk=job.pk).status == ImportJob.Status.QUEUED
+        with other.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s, %s)", key)
+    finally:
+        other.close()
+    assert services.import_run(job.pk).status == ImportJob.Status.DONE
