@@ -13,6 +13,8 @@ is full.
 
 from __future__ import annotations
 
+import re
+
 from django.contrib.postgres.search import TrigramSimilarity, TrigramWordSimilarity
 from django.db.models import Q, Value
 from django.db.models.functions import Concat, Greatest, Upper
@@ -31,6 +33,7 @@ MIN_PHONE_DIGITS = 3
 MAX_TERMS = 4
 # Ranking by similarity needs every match scored; a common term ("com") matches most rows, so
 # rank only the first CANDIDATES matches the indexes return (the best of those is shown).
+PHONE_LIKE = re.compile(r"[0-9 +\-().\/]+")
 CANDIDATES = 200
 
 
@@ -50,8 +53,10 @@ def _similar(expression: str, term: str) -> Q:
 
 
 def _phone(query: str) -> Q:
+    """Only a query that looks like a phone number ("+86 138-0013", "(030) 1234") searches
+    phones: "100%" or "Route 66" must not match every number containing those digits."""
     digits = phone_digits(query)
-    if len(digits) < MIN_PHONE_DIGITS:
+    if len(digits) < MIN_PHONE_DIGITS or not PHONE_LIKE.fullmatch(query.strip()):
         return Q()
     return Q(phone_digits__contains=digits)
 
