@@ -185,6 +185,20 @@ def _redact(value, secrets: set[str]):
     return value
 
 
+def _scrub_tasks(qs, secrets: set[str], *, whole: bool) -> int:
+    """Tasks keep their dates, status and people; their texts lose the personal values (or,
+    for an erased person customer, are replaced altogether)."""
+    changed = []
+    for task in qs.only("id", "title", "description"):
+        title = REDACTED if whole else _redact(task.title, secrets)
+        description = "" if whole else _redact(task.description, secrets)
+        if (title, description) != (task.title, task.description):
+            task.title, task.description = title, description
+            changed.append(task)
+    Task.objects.bulk_update(changed, ["title", "description"])
+    return len(changed)
+
+
 def _secrets(*values) -> set[str]:
     """The personal values to scrub from history (long enough not to hit ordinary words)."""
     found = set()
@@ -330,6 +344,8 @@ def gdpr_erase(*, actor, customer: Customer, contact: Contact | None = None,
             LogEntry.objects.filter(content_type=customer_type, object_id=customer.pk),
             secret_values, CUSTOMER_PERSONAL)
 
+    counts["tasks"] = _scrub_tasks(Task.objects.filter(customer=customer), secret_values,
+                                   whole=contact is None)
     for key, fn in sorted(_erasers.items()):
         counts[key] = int(fn(customer, contact, actor) or 0)
     event_record(name="gdpr.erased", actor=actor, customer_id=customer.pk,

@@ -284,3 +284,24 @@ def test_it_finds_a_customer_in_the_trash_for_export_and_erasure(client_for, man
     services.customer_soft_delete(actor=manager, customer=team_customer)
     response = client_for(manager).get(f"/customers/gdpr/{team_customer.uuid}/")
     assert response.status_code == 200
+
+
+def test_erasing_a_contact_scrubs_their_name_from_the_customers_tasks(manager, team_customer):
+    from django.utils import timezone
+
+    from customers.gdpr import REDACTED, gdpr_erase
+    from customers.models import Task
+    from tests.factories import ContactFactory
+
+    contact = ContactFactory(customer=team_customer, first_name="Wilhelmina", last_name="Zed")
+    task = Task.objects.create(title="Call Wilhelmina about the renewal", due_at=timezone.now(),
+                               assignee=manager, customer=team_customer,
+                               description="Wilhelmina prefers mornings")
+    other = Task.objects.create(title="Send the brochure", due_at=timezone.now(),
+                                assignee=manager, customer=team_customer)
+    gdpr_erase(actor=manager, customer=team_customer, contact=contact,
+               confirmation="Wilhelmina Zed")
+    task.refresh_from_db()
+    other.refresh_from_db()
+    assert (task.title, task.description) == (REDACTED, REDACTED)
+    assert other.title == "Send the brochure"
