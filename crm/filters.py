@@ -19,3 +19,12 @@ class BootstrapFilterSet(django_filters.FilterSet):
                 widget.attrs.setdefault("class", css)
             form._bootstrapped = True
         return form
+
+    def labelled_errors(self) -> list[tuple[str, list[str]]]:
+        """The filter form's errors with the label of the field each is about (for
+        partials/filter_errors.html); none when the form was not submitted."""
+        if not self.is_bound:
+            return []
+        fields = self.form.fields
+        return [(fields[name].label if name in fields else "", errors)
+                for name, errors in self.errors.items()]

@@ -17,14 +17,6 @@ DEFERRED = ("national_id", "private_notes", "custom_data", "consent_source",
             "customer__custom_data", "customer__description")
 
 
-def _filter_errors(filterset) -> list[tuple[str, list[str]]]:
-    if not filterset.is_bound:
-        return []
-    fields = filterset.form.fields
-    return [(fields[name].label if name in fields else "", errors)
-            for name, errors in filterset.errors.items()]
-
-
 @login_required
 @require_GET
 def contact_list(request):
@@ -38,7 +30,7 @@ def contact_list(request):
                            after=request.GET.get("after"), page_size=PAGE_SIZE)
     context = {
         "filter": filterset,
-        "filter_errors": _filter_errors(filterset),
+        "filter_errors": filterset.labelled_errors(),
         "page": page,
         "customer": customer,
         "nav_active": "contacts",

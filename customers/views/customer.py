@@ -38,15 +38,6 @@ def _can_bulk(user) -> bool:
 
 
 # --- list -----------------------------------------------------------------------------------
-def _filter_errors(filterset) -> list[tuple[str, list[str]]]:
-    """The filter form's errors with the label of the field each is about."""
-    if not filterset.is_bound:
-        return []
-    fields = filterset.form.fields
-    return [(fields[name].label if name in fields else "", errors)
-            for name, errors in filterset.errors.items()]
-
-
 @login_required
 def customer_list(request):
     partial = _partial(request)
@@ -60,7 +51,7 @@ def customer_list(request):
                            after=request.GET.get("after"), page_size=PAGE_SIZE)
     context = {
         "filter": filterset,
-        "filter_errors": _filter_errors(filterset),
+        "filter_errors": filterset.labelled_errors(),
         "page": page,
         "can_bulk": _can_bulk(request.user),
     }
