@@ -51,6 +51,45 @@ _READ_CUSTOMERS = [
 
 _TASKS = _crud("customers", "task", "view", "add", "change")
 
+_READ_SALES = [
+    *_crud("sales", "lead", "view"),
+    *_crud("sales", "opportunity", "view"),
+    *_crud("sales", "pipelinestage", "view"),
+    *_crud("sales", "developmentplan", "view"),
+    *_crud("sales", "planstep", "view"),
+    *_crud("sales", "product", "view"),
+    *_crud("sales", "order", "view"),
+    *_crud("sales", "salestarget", "view"),
+    *_crud("sales", "customerpurchasestats", "view"),
+]
+
+_SELL = [
+    *_crud("sales", "lead", "add", "change", "delete"),
+    "sales.convert_lead",
+    *_crud("sales", "opportunity", "add", "change", "delete"),
+    *_crud("sales", "developmentplan", "add", "change"),
+    *_crud("sales", "planstep", "add", "change", "delete"),
+    *_crud("sales", "order", "add", "change", "delete"),
+    "sales.confirm_order",
+]
+
+_READ_SERVICE = [
+    *_crud("service", "ticket", "view"),
+    *_crud("service", "ticketcomment", "view"),
+    *_crud("service", "ticketattachment", "view"),
+    *_crud("service", "feedback", "view"),
+    *_crud("service", "slapolicy", "view"),
+]
+
+_SERVE = [
+    *_crud("service", "ticket", "add", "change"),
+    "service.assign_ticket",
+    "service.reply_ticket",
+    *_crud("service", "ticketcomment", "add"),
+    *_crud("service", "ticketattachment", "add"),
+    *_crud("service", "feedback", "add", "change"),
+]
+
 # Model permissions say what a role may do at all; the per-app access policies
 # (customers/permissions.py, ...) narrow it to the records the user may see.
 ROLE_PERMISSIONS: dict[str, list[str]] = {
@@ -70,6 +109,14 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *_crud("customers", "segment", "view", "add", "change", "delete"),
         *_crud("customers", "importjob", "view", "add"),
         *_crud("customers", "customfielddefinition", "view"),
+        *_READ_SALES, *_SELL,
+        *_crud("sales", "product", "add", "change"),
+        "sales.adjust_stock",
+        *_crud("sales", "salestarget", "add", "change", "delete"),
+        *_crud("sales", "leadassignmentrule", "view"),
+        *_crud("sales", "webform", "view"),
+        *_READ_SERVICE, *_SERVE,
+        *_crud("service", "assignmentrule", "view"),
     ],
     SALES: [
         *_READ_CUSTOMERS,
@@ -80,6 +127,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *_TASKS,
         *_crud("customers", "segment", "view"),
         *_crud("customers", "customfielddefinition", "view"),
+        *_READ_SALES, *_SELL,
+        *_READ_SERVICE,
     ],
     MARKETING: [
         *_READ_CUSTOMERS,
@@ -91,6 +140,10 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *_crud("customers", "segment", "view", "add", "change", "delete"),
         *_crud("customers", "importjob", "view", "add"),
         *_crud("customers", "customfielddefinition", "view"),
+        *_crud("sales", "lead", "view", "add"),
+        *_crud("sales", "webform", "view"),
+        *_crud("sales", "product", "view"),
+        *_crud("sales", "customerpurchasestats", "view"),
     ],
     SUPPORT: [
         *_READ_CUSTOMERS,
@@ -99,12 +152,17 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *_TASKS,
         *_crud("customers", "segment", "view"),
         *_crud("customers", "customfielddefinition", "view"),
+        *_crud("sales", "product", "view"),
+        *_crud("sales", "order", "view"),
+        *_READ_SERVICE, *_SERVE,
     ],
     ANALYST: [
         "accounts.view_team", *_READ_CUSTOMERS, "customers.export_customer",
         *_crud("customers", "task", "view"),
         *_crud("customers", "segment", "view"),
         *_crud("customers", "customfielddefinition", "view"),
+        *_READ_SALES,
+        *_READ_SERVICE,
     ],
 }
 

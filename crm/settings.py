@@ -36,6 +36,9 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 # Links in e-mails sent outside a request (reminders, nightly reports) start with this.
 SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 SITE_NAME = env_str("SITE_NAME", "CRM")
+# The company currency (ISO 4217): the default of prices, orders, opportunities and targets,
+# and the currency the forecast and attainment add up in.
+CRM_CURRENCY = env_str("CRM_CURRENCY", "CNY").upper()
 
 INSTALLED_APPS = [
     "crm.apps.CRMAdminConfig",
@@ -256,6 +259,8 @@ STATICFILES_DIRS = [
     ("vendor/bootstrap", NODE_MODULES / "bootstrap" / "dist"),
     ("vendor/bootstrap-icons", NODE_MODULES / "bootstrap-icons" / "font"),
     ("vendor/htmx", NODE_MODULES / "htmx.org" / "dist"),
+    ("vendor/chartjs", NODE_MODULES / "chart.js" / "dist"),
+    ("vendor/sortablejs", NODE_MODULES / "sortablejs"),
 ]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

@@ -12,6 +12,11 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", home, name="home"),
     path("customers/", include("customers.urls")),
+    path("sales/", include("sales.urls")),
+    path("service/", include("service.urls")),
+    # Public pages (no login): web-to-lead forms, service requests, ticket links and surveys.
+    path("forms/", include("sales.urls_public")),
+    path("support/", include("service.urls_public")),
     path("search/", include("crm.search_views")),
     path("", include("accounts.urls")),
 ]

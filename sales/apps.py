@@ -5,3 +5,15 @@ from django.utils.translation import gettext_lazy as _
 class SalesConfig(AppConfig):
     name = "sales"
     verbose_name = _("Sales")
+
+    def ready(self):
+        from auditlog.registry import auditlog
+
+        from sales import models as m
+
+        excluded = ["updated_at", "phone_digits"]
+        for model in (m.Lead, m.Opportunity, m.Order, m.Product, m.PipelineStage, m.WebForm,
+                      m.DevelopmentPlan, m.PlanStep, m.SalesTarget, m.LeadAssignmentRule,
+                      m.LeadScoreRule):
+            auditlog.register(model, exclude_fields=excluded)
+        auditlog.register(m.OrderLine)

@@ -5,3 +5,12 @@ from django.utils.translation import gettext_lazy as _
 class ServiceConfig(AppConfig):
     name = "service"
     verbose_name = _("Service")
+
+    def ready(self):
+        from auditlog.registry import auditlog
+
+        from service import models as m
+
+        for model in (m.Ticket, m.TicketComment, m.Feedback, m.SLAPolicy, m.AssignmentRule,
+                      m.ServiceConfig):
+            auditlog.register(model, exclude_fields=["updated_at"])

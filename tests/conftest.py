@@ -80,6 +80,46 @@ def other_customer(outsider):
     return CustomerFactory(name="Gamma Textiles", owner=outsider)
 
 
+# Service: `agent` (Support) works in "Service Desk", managed by `manager`; `outsider` sees
+# none of its tickets; `analyst` sees all and changes nothing.
+@pytest.fixture
+def agent(role_groups):
+    return UserFactory(email="sam.support@example.com", first_name="Sam", roles=[roles.SUPPORT])
+
+
+@pytest.fixture
+def support_team(manager, agent):
+    return TeamFactory(name="Service Desk", manager=manager, members=[manager, agent])
+
+
+# Seeded by data migrations, flushed by transactional tests: these put them back.
+@pytest.fixture
+def pipeline(db):
+    """The default pipeline stages (Prospecting ... Won, Lost), by name."""
+    from importlib import import_module
+
+    from django.apps import apps
+
+    from sales.models import PipelineStage
+
+    if not PipelineStage.objects.exists():
+        import_module("sales.migrations.0002_defaults").seed_stages(apps, None)
+    return {s.name: s for s in PipelineStage.objects.all()}
+
+
+@pytest.fixture
+def sla_policies(db):
+    """The default SLA policies by priority, and the service settings row."""
+    from importlib import import_module
+
+    from django.apps import apps
+
+    from service.models import SLAPolicy
+
+    import_module("service.migrations.0002_defaults").seed(apps, None)
+    return {p.priority: p for p in SLAPolicy.objects.filter(is_active=True)}
+
+
 @pytest.fixture
 def password():
     return PASSWORD
@@ -172,7 +212,7 @@ def celery_worker(django_db_setup, django_db_blocker):
     )
     app.control.purge()  # nothing left over from an earlier run
     hostname = f"test-{os.getpid()}@localhost"
-    log = open(ROOT / ".data" / "log" / "test-worker.log", "w")  # noqa: SIM115
+    log = open(ROOT / ".data" / "log" / f"test-worker-{os.getpid()}.log", "w")  # noqa: SIM115
     proc = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "tests.support.worker_app", "worker",
          "--loglevel=INFO", "--concurrency=2", "--pool=prefork", "-n", hostname,

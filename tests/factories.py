@@ -1,3 +1,6 @@
+import datetime
+from decimal import Decimal
+
 import factory
 from django.contrib.auth.models import Group
 
@@ -88,3 +91,91 @@ class InteractionFactory(factory.django.DjangoModelFactory):
     customer = factory.SubFactory(CustomerFactory)
     kind = Interaction.Kind.CALL
     subject = factory.Faker("sentence", nb_words=4)
+
+
+# --- sales ------------------------------------------------------------------------------------
+class PipelineStageFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "sales.PipelineStage"
+
+    name = factory.Sequence(lambda n: f"Stage {n}")
+    order = factory.Sequence(lambda n: n * 10)
+    probability = 20
+
+
+def stage(name: str):
+    """A stage of the default pipeline (seeded by migration; see the `pipeline` fixture)."""
+    from sales.models import PipelineStage
+
+    return PipelineStage.objects.get(name=name)
+
+
+class LeadFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "sales.Lead"
+
+    first_name = factory.Faker("first_name")
+    last_name = factory.Faker("last_name")
+    company = factory.Faker("company")
+    email = factory.Sequence(lambda n: f"lead{n}@prospect.example")
+
+
+class OpportunityFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "sales.Opportunity"
+
+    name = factory.Sequence(lambda n: f"Deal {n}")
+    customer = factory.SubFactory(CustomerFactory)
+    owner = factory.LazyAttribute(lambda o: o.customer.owner)
+    team = factory.LazyAttribute(lambda o: o.customer.team)
+    stage = factory.LazyFunction(lambda: stage("Prospecting"))
+    amount = Decimal("10000.00")
+    probability = factory.LazyAttribute(lambda o: o.stage.probability)
+    expected_close_date = factory.LazyFunction(
+        lambda: datetime.date.today() + datetime.timedelta(days=30))
+
+
+class ProductFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "sales.Product"
+
+    sku = factory.Sequence(lambda n: f"SKU-{n:05d}")
+    name = factory.Faker("catch_phrase")
+    price = Decimal("99.00")
+    stock_quantity = 100
+
+
+class OrderFactory(factory.django.DjangoModelFactory):
+    """A draft order; add lines with OrderLineFactory, place it with sales' order services."""
+
+    class Meta:
+        model = "sales.Order"
+
+    number = factory.Sequence(lambda n: f"SO-T{n:06d}")
+    customer = factory.SubFactory(CustomerFactory)
+    owner = factory.LazyAttribute(lambda o: o.customer.owner)
+    team = factory.LazyAttribute(lambda o: o.customer.team)
+
+
+class OrderLineFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "sales.OrderLine"
+
+    order = factory.SubFactory(OrderFactory)
+    product = factory.SubFactory(ProductFactory)
+    quantity = 1
+    unit_price = factory.LazyAttribute(lambda o: o.product.price)
+    line_total = factory.LazyAttribute(lambda o: o.unit_price * o.quantity)
+
+
+# --- service ----------------------------------------------------------------------------------
+class TicketFactory(factory.django.DjangoModelFactory):
+    """A ticket row as it is stored; create real ones through service.services.ticket_create."""
+
+    class Meta:
+        model = "service.Ticket"
+
+    number = factory.Sequence(lambda n: f"T-T{n:06d}")
+    subject = factory.Faker("sentence", nb_words=5)
+    description = factory.Faker("paragraph")
+    customer = factory.SubFactory(CustomerFactory)

@@ -12,6 +12,11 @@ from customers.models.core import (  # noqa: F401
     phone_digits,
 )
 from customers.models.fields import CustomFieldDefinition  # noqa: F401
-from customers.models.imports import ImportChange, ImportJob, ImportMapping  # noqa: F401
+from customers.models.imports import (  # noqa: F401
+    ExportJob,
+    ImportChange,
+    ImportJob,
+    ImportMapping,
+)
 from customers.models.segments import Segment, SegmentMember  # noqa: F401
 from customers.models.tasks import Task  # noqa: F401

@@ -51,10 +51,51 @@ class ImportJob(BaseModel):
     class Meta:
         verbose_name = _("import")
         verbose_name_plural = _("imports")
-        indexes = [models.Index(fields=["created_by", "-created_at"], name="import_by_user")]
+        indexes = [
+            models.Index(fields=["created_by", "-created_at"], name="import_by_user"),
+            models.Index(fields=["status", "-created_at"], name="import_status"),
+        ]
 
     def __str__(self) -> str:
         return self.original_name
+
+
+class ExportJob(BaseModel):
+    """An export of a filtered customer list run by Celery (big lists), with progress; the
+    file is kept for its creator to download."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+
+    class Format(models.TextChoices):
+        CSV = "csv", "CSV"
+        XLSX = "xlsx", "XLSX"
+
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                   related_name="+")
+    format = models.CharField(_("format"), max_length=4, choices=Format.choices,
+                              default=Format.CSV)
+    # The list's query string (filters, search, sort, selected ids) the export reproduces.
+    query = models.JSONField(default=dict, blank=True)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices,
+                              default=Status.QUEUED)
+    total_rows = models.PositiveIntegerField(default=0)
+    processed_rows = models.PositiveIntegerField(default=0)
+    file = models.FileField(_("file"), upload_to="exports/%Y/%m/", blank=True)
+    failure = models.TextField(blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("export")
+        verbose_name_plural = _("exports")
+        indexes = [models.Index(fields=["created_by", "-created_at"], name="export_by_user")]
+
+    def __str__(self) -> str:
+        return f"{self.format} {self.created_at:%Y-%m-%d %H:%M}"
 
 
 class ImportMapping(models.Model):

@@ -1,0 +1,149 @@
+"""Reads of sales records: the access path every view, search, export, report and task uses.
+`<entity>_list_for_user` gives what the user may see; `<entity>_get_for_user` gives one
+record, or 404 when it is not visible, or 403 when it is visible but `action` is not allowed."""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.http import Http404
+
+from sales.models import (
+    DevelopmentPlan,
+    Lead,
+    Opportunity,
+    Order,
+    PipelineStage,
+    Product,
+    SalesTarget,
+)
+from sales.permissions import sales_policy_for
+
+
+def _active(user) -> bool:
+    return bool(user.is_authenticated and user.is_active)
+
+
+def _visible(user, qs: QuerySet, model_name: str, prefix: str = "") -> QuerySet:
+    if not _active(user) or not user.has_perm(f"sales.view_{model_name}"):
+        return qs.none()
+    q = sales_policy_for(user).visible_q(model_name, prefix)
+    return qs if q is None else qs.filter(q)
+
+
+def _get(qs: QuerySet, uuid):
+    try:
+        return qs.get(uuid=uuid)
+    except (qs.model.DoesNotExist, ValueError, TypeError) as exc:
+        raise Http404 from exc
+
+
+def _check(user, action: str, obj, model_name: str):
+    if action != "view" and not sales_policy_for(user).can(action, obj, model_name):
+        raise PermissionDenied
+    return obj
+
+
+# --- leads --------------------------------------------------------------------------------------
+def lead_list_for_user(user, *, deleted: bool = False) -> QuerySet[Lead]:
+    base = Lead.objects.deleted() if deleted else Lead.objects.alive()
+    return _visible(user, base, "lead").select_related(
+        "owner", "team", "source", "region", "industry")
+
+
+def lead_get_for_user(user, uuid, action: str = "view", *, deleted: bool = False) -> Lead:
+    return _check(user, action, _get(lead_list_for_user(user, deleted=deleted), uuid), "lead")
+
+
+# --- opportunities ------------------------------------------------------------------------------
+def opportunity_list_for_user(user, *, deleted: bool = False) -> QuerySet[Opportunity]:
+    base = Opportunity.objects.deleted() if deleted else Opportunity.objects.alive()
+    return _visible(user, base, "opportunity").select_related(
+        "customer", "owner", "team", "stage")
+
+
+def opportunity_get_for_user(user, uuid, action: str = "view", *,
+                             deleted: bool = False) -> Opportunity:
+    opportunity = _get(opportunity_list_for_user(user, deleted=deleted), uuid)
+    return _check(user, action, opportunity, "opportunity")
+
+
+def stage_list() -> QuerySet[PipelineStage]:
+    return PipelineStage.objects.filter(is_active=True).order_by("order", "id")
+
+
+# --- development plans (through their opportunity) -------------------------------------------
+def plan_list_for_user(user) -> QuerySet[DevelopmentPlan]:
+    base = DevelopmentPlan.objects.filter(opportunity__deleted_at__isnull=True)
+    if not user.has_perm("sales.view_developmentplan"):
+        return base.none()
+    return _visible(user, base, "opportunity", prefix="opportunity__").select_related(
+        "opportunity", "opportunity__customer", "opportunity__owner")
+
+
+def plan_get_for_user(user, uuid, action: str = "view") -> DevelopmentPlan:
+    plan = _get(plan_list_for_user(user), uuid)
+    if action != "view" and not sales_policy_for(user).can("change", plan.opportunity,
+                                                            "opportunity"):
+        raise PermissionDenied
+    if action != "view" and not user.has_perm(f"sales.{action}_developmentplan"):
+        raise PermissionDenied
+    return plan
+
+
+# --- orders -------------------------------------------------------------------------------------
+def order_list_for_user(user, *, deleted: bool = False) -> QuerySet[Order]:
+    base = Order.objects.deleted() if deleted else Order.objects.alive()
+    return _visible(user, base, "order").select_related("customer", "owner", "team")
+
+
+def order_get_for_user(user, uuid, action: str = "view", *, deleted: bool = False) -> Order:
+    return _check(user, action, _get(order_list_for_user(user, deleted=deleted), uuid), "order")
+
+
+# --- products -----------------------------------------------------------------------------------
+def product_list_for_user(user, *, deleted: bool = False) -> QuerySet[Product]:
+    base = Product.objects.deleted() if deleted else Product.objects.alive()
+    if not _active(user) or not user.has_perm("sales.view_product"):
+        return base.none()
+    return base
+
+
+def product_get_for_user(user, uuid, action: str = "view", *, deleted: bool = False) -> Product:
+    product = _get(product_list_for_user(user, deleted=deleted), uuid)
+    codename = "sales.adjust_stock" if action == "adjust" else f"sales.{action}_product"
+    if action != "view" and not user.has_perm(codename):
+        raise PermissionDenied
+    return product
+
+
+# --- targets ------------------------------------------------------------------------------------
+def target_list_for_user(user) -> QuerySet[SalesTarget]:
+    """Targets of the users and teams the user may see: their own, their teams', the teams
+    they manage and those teams' members; all for Admins and Analysts."""
+    base = SalesTarget.objects.select_related("user", "team")
+    if not _active(user) or not user.has_perm("sales.view_salestarget"):
+        return base.none()
+    policy = sales_policy_for(user)
+    if policy.sees_all("salestarget"):
+        return base
+    from django.db.models import Q
+
+    reach = policy.reach
+    teams = [*reach.team_ids, *reach.managed_team_ids]
+    q = Q(user=user) | Q(team_id__in=teams)
+    if reach.managed_member_ids:
+        q |= Q(user_id__in=reach.managed_member_ids)
+    return base.filter(q)
+
+
+def target_get_for_user(user, uuid, action: str = "view") -> SalesTarget:
+    target = _get(target_list_for_user(user), uuid)
+    if action != "view":
+        if not user.has_perm(f"sales.{action}_salestarget"):
+            raise PermissionDenied
+        reach = sales_policy_for(user).reach
+        if not (user.is_admin or target.team_id in reach.managed_team_ids
+                or target.user_id in reach.managed_member_ids):
+            raise PermissionDenied
+    return target
