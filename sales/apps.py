@@ -17,3 +17,10 @@ class SalesConfig(AppConfig):
                       m.LeadScoreRule):
             auditlog.register(model, exclude_fields=excluded)
         auditlog.register(m.OrderLine)
+
+        from crm import demo
+        from sales import integration
+        from sales.demo import build as build_demo
+
+        integration.register()
+        demo.register(30, "sales", build_demo)  # after customers (20), which it builds on
