@@ -35,4 +35,20 @@ BEAT_SCHEDULE = {
         "task": "accounts.prune_login_attempts",
         "schedule": crontab(hour=3, minute=37),
     },
+    # SLA near-breach and breach notices, each once (service.sla.sla_sweep).
+    "service-sla-sweep": {
+        "task": "service.sla_sweep",
+        "schedule": 120.0,
+        "options": {"expires": 110},
+    },
+    # Closes resolved tickets idle for ServiceConfig.auto_close_days.
+    "service-auto-close": {
+        "task": "service.auto_close",
+        "schedule": crontab(minute=23),
+    },
+    # Archives tickets closed for ServiceConfig.archive_days.
+    "service-auto-archive": {
+        "task": "service.auto_archive",
+        "schedule": crontab(hour=2, minute=47),
+    },
 }
