@@ -14,3 +14,7 @@ class ServiceConfig(AppConfig):
         for model in (m.Ticket, m.TicketComment, m.Feedback, m.SLAPolicy, m.AssignmentRule,
                       m.ServiceConfig):
             auditlog.register(model, exclude_fields=["updated_at"])
+
+        from service import ticket_ui
+
+        ticket_ui.register()
