@@ -51,4 +51,11 @@ BEAT_SCHEDULE = {
         "task": "service.auto_archive",
         "schedule": crontab(hour=2, minute=47),
     },
+    # Rebuilds every customer's purchase figures (orders' services keep them current; this
+    # repairs anything written around them, e.g. by SQL).
+    "rebuild-purchase-stats": {
+        "task": "sales.rebuild_purchase_stats",
+        "schedule": crontab(hour=2, minute=7),
+        "options": {"expires": 3600},
+    },
 }
