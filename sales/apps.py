@@ -23,7 +23,8 @@ class SalesConfig(AppConfig):
         from sales.demo import build as build_demo
 
         integration.register()
-        from sales import order_ui
+        from sales import lead_ui, order_ui
 
+        lead_ui.register()
         order_ui.register()
         demo.register(30, "sales", build_demo)  # after customers (20), which it builds on

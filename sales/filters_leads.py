@@ -1,0 +1,144 @@
+"""The lead list's filters: validated query-string input, never raw GET reads."""
+
+from __future__ import annotations
+
+import datetime
+
+import django_filters
+from django import forms
+from django.contrib.auth import get_user_model
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Team
+from crm.filters import BootstrapFilterSet
+from customers.models import DictionaryEntry, phone_digits
+from sales.forms_leads import person_label
+from sales.models import Lead
+
+# Whitelisted sorts -> keyset ordering (ends with the pk; every column NOT NULL and indexed).
+ORDERINGS = {
+    "-created": ("-created_at", "-id"),
+    "created": ("created_at", "id"),
+    "-score": ("-score", "-id"),
+    "score": ("score", "id"),
+}
+DEFAULT_ORDERING = "-created"
+ADVANCED = ("team", "source", "region", "score_min", "score_max", "created_after",
+            "created_before")
+MIN_PHONE_DIGITS = 3
+MIN_YEAR, MAX_YEAR = 1900, 9998
+SCORE_LIMIT = 1_000_000
+
+
+class OwnerFilter(django_filters.ModelChoiceFilter):
+    @property
+    def field(self):
+        field = super().field
+        field.label_from_instance = person_label
+        return field
+
+
+def _dictionary_filter(kind, label, empty_label):
+    return django_filters.ModelChoiceFilter(
+        queryset=DictionaryEntry.objects.filter(kind=kind, is_active=True),
+        to_field_name="uuid", label=label, empty_label=empty_label)
+
+
+def _date_widget():
+    return forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"})
+
+
+def _score_filter(lookup, label):
+    return django_filters.NumberFilter(
+        field_name="score", lookup_expr=lookup, label=label,
+        min_value=-SCORE_LIMIT, max_value=SCORE_LIMIT)
+
+
+class LeadFilter(BootstrapFilterSet):
+    q = django_filters.CharFilter(method="search", label=_("Search"))
+    status = django_filters.ChoiceFilter(choices=Lead.Status.choices, label=_("Status"),
+                                         empty_label=_("Any status"))
+    owner = OwnerFilter(
+        queryset=get_user_model().objects.filter(is_active=True).order_by(
+            "first_name", "last_name", "email"),
+        to_field_name="uuid", label=_("Owner"), empty_label=_("Anyone"),
+        null_label=_("Nobody (unassigned)"), null_value="none")
+    team = django_filters.ModelChoiceFilter(
+        queryset=Team.objects.order_by("name"), to_field_name="uuid", label=_("Team"),
+        empty_label=_("Any team"))
+    source = _dictionary_filter(DictionaryEntry.Kind.SOURCE, _("Source"), _("Any source"))
+    region = _dictionary_filter(DictionaryEntry.Kind.REGION, _("Region"), _("Any region"))
+    score_min = _score_filter("gte", _("Score from"))
+    score_max = _score_filter("lte", _("Score up to"))
+    created_after = django_filters.DateFilter(method="filter_created_after",
+                                              label=_("Created from"), widget=_date_widget())
+    created_before = django_filters.DateFilter(method="filter_created_before",
+                                               label=_("Created until"), widget=_date_widget())
+    ordering = django_filters.ChoiceFilter(
+        method="filter_ordering", label=_("Sort by"), empty_label=None,
+        choices=[("-created", _("Newest first")), ("created", _("Oldest first")),
+                 ("-score", _("Highest score")), ("score", _("Lowest score"))])
+
+    class Meta:
+        model = Lead
+        fields = []
+
+    def search(self, queryset, name, value):
+        """Names, company and e-mail by substring (trigram indexes on UPPER(col) serve
+        icontains), and the phone by its digits."""
+        value = value.strip()[:100]
+        if not value:
+            return queryset
+        q = (Q(first_name__icontains=value) | Q(last_name__icontains=value)
+             | Q(company__icontains=value) | Q(email__icontains=value))
+        digits = phone_digits(value)
+        if len(digits) >= MIN_PHONE_DIGITS:
+            q |= Q(phone_digits__contains=digits)
+        return queryset.filter(q)
+
+    @staticmethod
+    def _start_of(day: datetime.date) -> datetime.datetime | None:
+        if not MIN_YEAR <= day.year <= MAX_YEAR:
+            return None
+        return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
+
+    def filter_created_after(self, queryset, name, value):
+        start = self._start_of(value)
+        return queryset if start is None else queryset.filter(created_at__gte=start)
+
+    def filter_created_before(self, queryset, name, value):
+        end = self._start_of(value + datetime.timedelta(days=1)) if value.year < MAX_YEAR \
+            else None
+        return queryset if end is None else queryset.filter(created_at__lt=end)
+
+    def filter_ordering(self, queryset, name, value):
+        return queryset.order_by(*self.keyset_ordering())
+
+    def _clean(self, name):
+        if not self.is_bound:
+            return None
+        self.errors  # noqa: B018 (validate the form once)
+        return self.form.cleaned_data.get(name)
+
+    def keyset_ordering(self) -> tuple[str, ...]:
+        return ORDERINGS.get(self._clean("ordering") or DEFAULT_ORDERING,
+                             ORDERINGS[DEFAULT_ORDERING])
+
+    def load_choices(self) -> None:
+        """The choice lists for display in few queries: both dictionary lists in one."""
+        form = self.form
+        entries: dict[str, list] = {}
+        for entry in DictionaryEntry.objects.filter(
+            is_active=True, kind__in=[DictionaryEntry.Kind.SOURCE, DictionaryEntry.Kind.REGION]
+        ).only("uuid", "label", "kind").order_by("order", "label"):
+            entries.setdefault(entry.kind, []).append((str(entry.uuid), entry.label))
+        for name, kind in (("source", DictionaryEntry.Kind.SOURCE),
+                           ("region", DictionaryEntry.Kind.REGION)):
+            field = form.fields[name]
+            field.widget.choices = [("", field.empty_label), *entries.get(kind, [])]
+
+    def advanced_in_use(self) -> bool:
+        data = self.data or {}
+        return any(data.get(name) for name in ADVANCED)
