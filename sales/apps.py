@@ -23,8 +23,9 @@ class SalesConfig(AppConfig):
         from sales.demo import build as build_demo
 
         integration.register()
-        from sales import lead_ui, order_ui
+        from sales import board_ui, lead_ui, order_ui
 
+        board_ui.register()
         lead_ui.register()
         order_ui.register()
         demo.register(30, "sales", build_demo)  # after customers (20), which it builds on
