@@ -7,6 +7,12 @@ class CustomersConfig(AppConfig):
     verbose_name = _("Customers")
 
     def ready(self):
+        from crm import navigation as _navigation
+
+        # The top bar's "Customers" menu gathers every main entry under "customers:" URLs.
+        _navigation.register_group(_navigation.NavGroup(
+            key="customers", label=_("Customers"), icon="building", order=10))
+
         from auditlog.registry import auditlog
 
         from crm import demo, navigation

@@ -59,7 +59,7 @@ def register() -> None:
     )
     navigation.register(
         navigation.NavItem(
-            key="tasks", label=gettext_lazy("My tasks"), url_name="customers:tasks",
+            key="tasks", label=gettext_lazy("My tasks"), url_name="customers:tasks", group="",
             icon="check2-square", order=15,
             visible=lambda user: user.has_perm("customers.view_task"),
         )

@@ -48,11 +48,11 @@ def _check_lost_reason(stage: PipelineStage, lost_reason: str) -> None:
 def opportunity_create(*, actor, data: dict, stage: PipelineStage | None = None) -> Opportunity:
     if not actor.has_perm("sales.add_opportunity"):
         raise PermissionDenied
-    data = {k: v for k, v in data.items() if k in OPPORTUNITY_FIELDS}
-    stage = stage or data.pop("stage", None) or PipelineStage.objects.filter(
+    stage = stage or data.get("stage") or PipelineStage.objects.filter(
         is_active=True, is_won=False, is_lost=False).order_by("order", "id").first()
     if stage is None:
         raise ApplicationError(_("There is no active pipeline stage; an admin must add one."))
+    data = {k: v for k, v in data.items() if k in OPPORTUNITY_FIELDS}
     opportunity = Opportunity(stage=stage, **data)
     if opportunity.probability is None:
         opportunity.probability = stage.probability

@@ -7,6 +7,12 @@ class ServiceConfig(AppConfig):
     verbose_name = _("Service")
 
     def ready(self):
+        from crm import navigation as _navigation
+
+        # The top bar's "Service" menu gathers every main entry under "service:" URLs.
+        _navigation.register_group(_navigation.NavGroup(
+            key="service", label=_("Service"), icon="headset", order=30))
+
         from auditlog.registry import auditlog
 
         from service import models as m

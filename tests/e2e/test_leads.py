@@ -38,6 +38,7 @@ def no_sideways_scroll(page, width):
 def test_a_rep_creates_a_lead_and_sees_its_score(page, rep, setup, password):
     sign_in(page, rep.email, password)
     page.wait_for_url("**/")
+    page.get_by_test_id("nav-sales").click()  # the top bar's Sales menu
     page.get_by_role("link", name="Leads").first.click()
     page.wait_for_url("**/sales/leads/")
     page.get_by_role("link", name="New lead").click()

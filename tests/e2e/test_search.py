@@ -85,6 +85,7 @@ def test_a_rep_finds_a_customer_from_the_navbar(page, rep, book, password):
 def test_the_contact_list_filters_in_place(page, rep, book, password):
     sign_in(page, rep.email, password)
     page.wait_for_url("**/")
+    page.get_by_test_id("nav-customers").click()  # the top bar's Customers menu
     page.get_by_role("link", name="Contacts").click()
     page.wait_for_url("**/customers/contacts/")
     rows = page.locator("#contact-results tbody tr")

@@ -69,6 +69,7 @@ def build_rules(page):
 def test_a_manager_builds_a_segment_with_a_live_preview(page, manager, book, password):
     sign_in(page, manager.email, password)
     page.wait_for_url("**/")
+    page.get_by_test_id("nav-customers").click()  # the top bar's Customers menu
     page.get_by_role("link", name="Segments").first.click()
     page.wait_for_url("**/customers/segments/")
     page.get_by_role("link", name="New segment").click()
@@ -100,7 +101,7 @@ def test_a_manager_builds_a_segment_with_a_live_preview(page, manager, book, pas
     expect(page.locator("#member-results")).to_contain_text("Acme Robotics")
     screenshot(page, "segments-detail-1280")
 
-    page.get_by_role("link", name="Segments").first.click()
+    page.locator("main").get_by_role("link", name="Segments").first.click()
     expect(page.get_by_test_id("segment-size")).to_have_text("2")
     screenshot(page, "segments-list-1280")
     assert page.console_errors == [], page.console_errors[:3]
