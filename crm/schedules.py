@@ -58,4 +58,9 @@ BEAT_SCHEDULE = {
         "schedule": crontab(hour=2, minute=7),
         "options": {"expires": 3600},
     },
+    # Deletes finished customer exports (file and row) after 7 days.
+    "prune-exports": {
+        "task": "customers.prune_exports",
+        "schedule": crontab(hour=3, minute=30),
+    },
 }

@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import Team
 from crm.filters import BootstrapFilterSet
 from customers import custom_fields
+from customers.autocomplete import TagAutocompleteMultiple, UserAutocomplete
 from customers.models import Customer, CustomerTag, DictionaryEntry, Tag, phone_digits
 
 # Whitelisted sorts: the choice in the query string -> the keyset ordering (ends with the pk).
@@ -48,6 +49,10 @@ class OwnerFilter(django_filters.ModelChoiceFilter):
     def field(self):
         field = super().field
         field.label_from_instance = _person_label
+        if not isinstance(field.widget, UserAutocomplete):
+            field.widget = UserAutocomplete(attrs={"class": "form-select"},
+                                            placeholder=field.empty_label)
+            field.widget.choices = field.choices
         return field
 
 
@@ -134,7 +139,7 @@ class CustomerFilter(BootstrapFilterSet):
     tags = django_filters.ModelMultipleChoiceFilter(
         queryset=Tag.objects.order_by("name"), to_field_name="uuid", method="filter_tags",
         label=_("Tags (any of)"),
-        widget=forms.CheckboxSelectMultiple(attrs={"class": "form-check-input"}),
+        widget=TagAutocompleteMultiple(attrs={"class": "form-select"}),
     )
     created_after = django_filters.DateFilter(method="filter_created_after",
                                               label=_("Created from"), widget=_date_widget())
@@ -235,12 +240,11 @@ class CustomerFilter(BootstrapFilterSet):
         for name, kind in DICTIONARY_FILTERS.items():
             field = form.fields[name]
             field.widget.choices = [("", field.empty_label), *entries.get(kind, [])]
-        self.owner_choices = [(str(u.uuid), _person_label(u))
-                              for u in form.fields["owner"].queryset]
-        form.fields["owner"].widget.choices = [("", form.fields["owner"].empty_label),
-                                               *self.owner_choices]
-        self.tag_choices = [(str(t.uuid), t.name) for t in form.fields["tags"].queryset]
-        form.fields["tags"].widget.choices = self.tag_choices
+        # Owner and tags are autocompletes (customers.autocomplete): their widgets render the
+        # chosen values only, never every user or tag.
+        for name in ("owner", "tags"):
+            field = form.fields[name]
+            field.widget.choices = field.choices
 
     def custom_fields_bound(self) -> list:
         """The custom field filters' bound fields, for the template."""

@@ -242,6 +242,103 @@ def _scrub_log(qs, secrets: set[str], fields: set[str]) -> int:
     return len(changed)
 
 
+SNAPSHOT_PERSONAL = ("name", "email", "phone", "phone_digits", "website", "address", "city",
+                     "postcode", "description")
+
+
+def _scrub_merge_snapshots(customer: Customer, secrets: set[str], *, whole: bool) -> int:
+    """Merge events keep a snapshot of the merged-away customer on the SURVIVING customer's
+    event (and the survivor's name on the merged-away one's). Erasing a person customer
+    blanks the personal fields of every snapshot involving it: the one it left on the
+    customer it was merged into, and those of the duplicates merged into it (the same
+    person). A contact's erasure redacts its values wherever such a snapshot holds them."""
+    key = str(customer.uuid)
+    merged = Event.objects.filter(name="customer.merged").filter(
+        Q(customer_id=customer.pk) | Q(payload__source__uuid=key))
+    changed = []
+    for event in merged.only("id", "payload").iterator(chunk_size=500):
+        payload = _redact(event.payload, secrets) if isinstance(event.payload, dict) else {}
+        source = payload.get("source")
+        if whole and isinstance(source, dict):
+            for name in SNAPSHOT_PERSONAL:
+                if source.get(name):
+                    source[name] = REDACTED
+            if source.get("custom_data"):
+                source["custom_data"] = {}
+        if payload != event.payload:
+            event.payload = payload
+            changed.append(event)
+    if whole:
+        for event in Event.objects.filter(name="customer.merged_away",
+                                          payload__into=key).only("id", "payload"):
+            payload = dict(event.payload)
+            if payload.get("into_name"):
+                payload["into_name"] = REDACTED
+                event.payload = payload
+                changed.append(event)
+    Event.objects.bulk_update(changed, ["payload"], batch_size=500)
+    return len(changed)
+
+
+IMPORT_FILE_NOTE = ("The uploaded file was deleted on %(date)s: it held personal data that "
+                    "was erased (GDPR).")
+
+
+def _scrub_imports(customer: Customer, secrets: set[str], *, whole: bool) -> tuple[int, int]:
+    """Imports keep the rejected rows (ImportJob.errors) and the uploaded file. Rejected rows
+    holding an erased value are redacted (set-based: only jobs whose stored rows contain one
+    of the values are read). A file cannot be edited in part: the stored file of a finished
+    import that held the person's data is deleted (the import touched the erased person
+    customer, or one of its rejected rows held an erased value); the job row stays, with a
+    note. Returns (jobs whose rows were redacted, files deleted)."""
+    from django.db.models import TextField
+    from django.db.models.functions import Cast
+
+    from customers.models.imports import ImportChange, ImportJob
+
+    finished = [ImportJob.Status.DONE, ImportJob.Status.FAILED, ImportJob.Status.UNDONE]
+    redacted_jobs: set[int] = set()
+    if secrets:
+        match = Q()
+        for value in secrets:
+            match |= Q(errors_text__icontains=value)
+        candidates = (ImportJob.objects.filter(error_count__gt=0)
+                      .annotate(errors_text=Cast("errors", TextField())).filter(match)
+                      .only("id", "errors"))
+        changed = []
+        for job in candidates.iterator(chunk_size=20):
+            errors = _redact(job.errors, secrets)
+            if errors != job.errors:
+                job.errors = errors
+                changed.append(job)
+                redacted_jobs.add(job.pk)
+        ImportJob.objects.bulk_update(changed, ["errors"], batch_size=20)
+    touched = set(redacted_jobs)
+    if whole:
+        touched |= set(ImportChange.objects.filter(customer_id=customer.pk)
+                       .values_list("job_id", flat=True).distinct())
+    files = list(ImportJob.objects.filter(pk__in=touched, status__in=finished)
+                 .exclude(file="").only("id", "file", "failure"))
+    note = IMPORT_FILE_NOTE % {"date": timezone.localdate().isoformat()}
+    for job in files:
+        name = job.file.name
+        transaction.on_commit(lambda name=name: _delete_file(name))
+        job.file = ""
+        job.failure = f"{job.failure}\n{note}".strip()
+    ImportJob.objects.bulk_update(files, ["file", "failure"])
+    return len(redacted_jobs), len(files)
+
+
+def _delete_file(name: str) -> None:
+    """After the commit (a rolled-back erasure keeps the file)."""
+    from django.core.files.storage import default_storage
+
+    try:
+        default_storage.delete(name)
+    except OSError:  # gone already
+        pass
+
+
 CONTACT_PERSONAL = {"first_name", "last_name", "title", "email", "phone", "mobile", "birthday",
                     "national_id", "private_notes", "consent_source", "custom_data"}
 CUSTOMER_PERSONAL = {"name", "email", "phone", "website", "address", "city", "postcode",
@@ -344,6 +441,10 @@ def gdpr_erase(*, actor, customer: Customer, contact: Contact | None = None,
             LogEntry.objects.filter(content_type=customer_type, object_id=customer.pk),
             secret_values, CUSTOMER_PERSONAL)
 
+    counts["merge_snapshots"] = _scrub_merge_snapshots(customer, secret_values,
+                                                       whole=contact is None)
+    counts["imports"], counts["import_files"] = _scrub_imports(customer, secret_values,
+                                                               whole=contact is None)
     counts["tasks"] = _scrub_tasks(Task.objects.filter(customer=customer), secret_values,
                                    whole=contact is None)
     for key, fn in sorted(_erasers.items()):

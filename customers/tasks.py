@@ -14,6 +14,8 @@ def send_task_reminders_task(batch_size: int | None = None) -> int:
 
 # Celery discovers only <app>/tasks.py: the import job lives beside its engine.
 from customers.transfer_tasks import (  # noqa: E402, F401
+    prune_exports_task,
     requeue_stuck_imports_task,
+    run_export_task,
     run_import_task,
 )

@@ -305,3 +305,16 @@ register_describer("contact.updated",
 register_describer("contact.deleted", _contact_deleted)
 register_describer("contact.consent_given", _consent(given=True))
 register_describer("contact.consent_withdrawn", _consent(given=False))
+
+
+def _imported(event: Event) -> str:
+    payload = _payload(event)
+    name = payload.get("file") or ""
+    if payload.get("action") == "updated":
+        return (_("Updated by the import of %(file)s") % {"file": name} if name
+                else _("Updated by an import"))
+    return (_("Created by the import of %(file)s") % {"file": name} if name
+            else _("Created by an import"))
+
+
+register_describer("customer.imported", _imported)

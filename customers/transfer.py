@@ -42,7 +42,13 @@ from customers.models.imports import ImportJob
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 PREVIEW_ROWS = 20
 BATCH_SIZE = 500
-XLSX_ROW_LIMIT = 50_000  # larger lists: CSV (streamed, no limit) or narrower filters
+# Exports: a list up to these sizes is written in the request (CSV streamed, XLSX built in
+# write-only mode); a larger one becomes an ExportJob that a Celery worker writes to a file.
+EXPORT_INSTANT_ROWS = 20_000
+XLSX_INSTANT_ROWS = 5_000
+XLSX_MAX_ROWS = 1_048_575  # Excel's sheet limit, less the header row
+EXPORT_BATCH = 2_000  # rows per cursor fetch and per progress update
+EXPORT_KEEP_DAYS = 7
 TAG_SEPARATOR = ";"
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 # A job keeps at most this many rejected rows for the report; error_count counts them all.
@@ -687,9 +693,57 @@ def apply_batch(job: ImportJob, rows: list[Row], actor) -> dict[str, int]:
              for n in row.tags]
     CustomerTag.objects.bulk_create(links, ignore_conflicts=True, batch_size=BATCH_SIZE)
     ImportChange.objects.bulk_create(changes, batch_size=BATCH_SIZE)
+    _record_batch_history(job, actor, new, changed, now)
     return {"created": len(new), "updated": len(changed),
             "skipped": sum(1 for r in rows if r.action == "skip"),
             "errors": sum(1 for r in rows if r.action == "error")}
+
+
+# Fields an import may set, as the django-auditlog entry of a created customer lists them.
+LOGGED_ON_CREATE = [name for name in UPDATABLE if name != "phone_digits"] + ["custom_data"]
+
+
+def _log_value(value) -> str:
+    return "None" if value is None else str(value)
+
+
+def _record_batch_history(job: ImportJob, actor, created: list[Customer],
+                          updated: list[Customer], now) -> None:
+    """Per customer of the batch, set-based: one "customer.imported" business event each (one
+    INSERT for the batch) so every customer's timeline shows the import, and one
+    django-auditlog CREATE entry per new customer (one INSERT) so its history says it came
+    from this import. bulk_create bypasses auditlog's signals, hence the explicit rows."""
+    from auditlog.models import LogEntry
+    from django.contrib.contenttypes.models import ContentType
+
+    from crm.events import _kick_dispatch_on_commit
+    from crm.models import Event
+
+    if not created and not updated:
+        return
+    job_type = ContentType.objects.get_for_model(ImportJob)
+    customer_type = ContentType.objects.get_for_model(Customer)
+    actor_id = actor.pk if getattr(actor, "is_authenticated", False) else None
+    payload = {"job": str(job.uuid), "file": job.original_name}
+    Event.objects.bulk_create([
+        Event(name="customer.imported", actor_id=actor_id, customer_id=c.pk,
+              subject_type=job_type, subject_id=str(job.pk), created_at=now, available_at=now,
+              payload={**payload, "action": action})
+        for action, group in (("created", created), ("updated", updated)) for c in group
+    ], batch_size=BATCH_SIZE)
+    _kick_dispatch_on_commit()
+    if created:
+        source = {"import_job": str(job.uuid), "file": job.original_name}
+        LogEntry.objects.bulk_create([
+            LogEntry(content_type=customer_type, object_pk=str(c.pk), object_id=c.pk,
+                     object_repr=str(c), action=LogEntry.Action.CREATE, actor_id=actor_id,
+                     actor_email=getattr(actor, "email", None), timestamp=now,
+                     changes={name: ["None", _log_value(getattr(c, name))]
+                              for name in LOGGED_ON_CREATE
+                              if getattr(c, name, None) not in (None, "", {})},
+                     additional_data=source)
+            for c in created
+        ], batch_size=BATCH_SIZE)
 
 
 def rejected(rows: list[Row]) -> list[dict]:
@@ -783,8 +837,9 @@ def export_queryset(qs, ordering):
             .order_by(*ordering))
 
 
-def export_rows(qs, definitions) -> Iterator[list]:
-    """Header row, then one list per customer; every text cell neutralised."""
+def export_rows(qs, definitions, *, chunk_size: int = 2000) -> Iterator[list]:
+    """Header row, then one list per customer; every text cell neutralised. Rows come through
+    a server-side cursor, `chunk_size` at a time."""
     columns = export_columns(definitions)
     plain = [c for c, _label in columns if not c.startswith(CUSTOM_PREFIX)]
     kinds, statuses = dict(Customer.Kind.choices), dict(Customer.Status.choices)
@@ -792,7 +847,7 @@ def export_rows(qs, definitions) -> Iterator[list]:
     yield [neutralise(str(label)) for _c, label in columns]  # custom labels are user text
     kind_i, status_i, created_i = plain.index("kind"), plain.index("status"), \
         plain.index("created_at")
-    for values in qs.values_list(*plain, "custom_data").iterator(chunk_size=2000):
+    for values in qs.values_list(*plain, "custom_data").iterator(chunk_size=chunk_size):
         row = list(values[:-1])
         row[kind_i] = str(kinds.get(row[kind_i], row[kind_i]))
         row[status_i] = str(statuses.get(row[status_i], row[status_i]))
@@ -825,3 +880,46 @@ def export_xlsx(rows: Iterator[list], target) -> None:
     for row in rows:
         sheet.append([v if isinstance(v, int | float | bool) else str(v) for v in row])
     book.save(target)
+
+
+def _xlsx_cell(value):
+    return value if isinstance(value, int | float | bool) else str(value)
+
+
+def export_to_file(rows: Iterator[list], path, fmt: str, *, progress=None,
+                   batch: int = EXPORT_BATCH) -> int:
+    """Write the export (header first) to the file at `path` as CSV (UTF-8 with a BOM) or
+    XLSX (openpyxl write-only: constant memory); call progress(rows_so_far) after every
+    `batch` data rows. Returns the number of data rows."""
+    import openpyxl
+
+    count = 0
+    header = next(rows)
+    if fmt == "xlsx":
+        book = openpyxl.Workbook(write_only=True)
+        sheet = book.create_sheet(_("Customers")[:31])
+        sheet.append([_xlsx_cell(v) for v in header])
+        for row in rows:
+            if count >= XLSX_MAX_ROWS:
+                raise ApplicationError(_(
+                    "An Excel sheet holds at most %(limit)s rows. Export as CSV, or narrow the "
+                    "filters.") % {"limit": f"{XLSX_MAX_ROWS:,}"})
+            sheet.append([_xlsx_cell(v) for v in row])
+            count += 1
+            if progress and count % batch == 0:
+                progress(count)
+        book.save(path)
+    else:
+        with open(path, "w", encoding="utf-8", newline="") as handle:
+            handle.write("\ufeff")
+            writer = csv.writer(handle)
+            writer.writerow(header)
+            for row in rows:
+                writer.writerow(row)
+                count += 1
+                if progress and count % batch == 0:
+                    handle.flush()
+                    progress(count)
+    if progress:
+        progress(count)
+    return count

@@ -8,12 +8,14 @@ import contextlib
 import datetime
 import functools
 import logging
+import os
 
 from django.core.exceptions import PermissionDenied
 from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.db import connection, transaction
 from django.db.models import F, Func, JSONField, QuerySet, Value
-from django.http import Http404
+from django.http import Http404, QueryDict
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -21,7 +23,7 @@ from crm.events import event_record
 from crm.exceptions import ApplicationError
 from customers import transfer
 from customers.models import Customer, CustomerTag
-from customers.models.imports import ImportChange, ImportJob, ImportMapping
+from customers.models.imports import ExportJob, ImportChange, ImportJob, ImportMapping
 
 logger = logging.getLogger(__name__)
 
@@ -36,10 +38,15 @@ def import_job_list_for_user(user) -> QuerySet[ImportJob]:
     return qs if user.is_admin else qs.filter(created_by=user)
 
 
-def import_job_get_for_user(user, uuid) -> ImportJob:
-    """The job, or 404 for anyone but its creator and admins."""
+def import_job_get_for_user(user, uuid, *, with_errors: bool = True) -> ImportJob:
+    """The job, or 404 for anyone but its creator and admins. with_errors=False leaves the
+    stored rejected rows (up to MAX_STORED_ERRORS, a big JSON value) unread: pages that show
+    only the counts use that."""
+    qs = import_job_list_for_user(user)
+    if not with_errors:
+        qs = qs.defer("errors")
     try:
-        return import_job_list_for_user(user).get(uuid=uuid)
+        return qs.get(uuid=uuid)
     except (ImportJob.DoesNotExist, ValueError, TypeError) as exc:
         raise Http404 from exc
 
@@ -325,3 +332,134 @@ def export_record(*, actor, fmt: str, count: int, filters: dict) -> None:
     # One INSERT, committed before the first byte is streamed (no transaction needed).
     event_record(name="customer.exported", actor=actor,
                  payload={"format": fmt, "count": count, "filters": filters})
+
+
+# --- exports in the background ------------------------------------------------------------------
+def export_job_get_for_user(user, uuid) -> ExportJob:
+    """The export job, for its creator only (404 for anyone else, admins included: the file
+    holds what its creator could see)."""
+    if not (user.is_authenticated and user.is_active):
+        raise Http404
+    try:
+        return ExportJob.objects.get(uuid=uuid, created_by=user)
+    except (ExportJob.DoesNotExist, ValueError, TypeError) as exc:
+        raise Http404 from exc
+
+
+def query_to_dict(query) -> dict[str, list[str]]:
+    """A list's QueryDict as plain JSON: every key with the list of its values."""
+    return {key: [str(v) for v in query.getlist(key)] for key in query}
+
+
+def query_from_dict(data: dict) -> QueryDict:
+    query = QueryDict(mutable=True)
+    for key, values in (data or {}).items():
+        query.setlist(str(key), [str(v) for v in (values if isinstance(values, list)
+                                                  else [values])])
+    return query
+
+
+@transaction.atomic
+def export_start(*, actor, fmt: str, query: dict) -> ExportJob:
+    """A big export: a job row now, the file written by a worker after the commit."""
+    from customers.transfer_tasks import run_export_task
+
+    if not actor.has_perm("customers.export_customer"):
+        raise PermissionDenied
+    if fmt not in ExportJob.Format.values:
+        raise ApplicationError(_("Choose CSV or Excel."))
+    job = ExportJob.objects.create(created_by=actor, format=fmt, query=query)
+    transaction.on_commit(functools.partial(run_export_task.delay, job.pk))
+    return job
+
+
+def _export_queryset_for(job: ExportJob):
+    """The job's list, rebuilt from its query through the creator's access path (the stored
+    query chooses filters and order only; it never widens what the creator may see)."""
+    from customers.filters import CustomerFilter
+    from customers.selectors import customer_list_for_user
+
+    actor = job.created_by
+    query = query_from_dict(job.query)
+    for key in ("format", "after"):
+        query.pop(key, None)
+    filterset = CustomerFilter(query or None, queryset=customer_list_for_user(actor))
+    if filterset.is_bound and not filterset.is_valid():
+        raise ApplicationError(_("Some filters are not valid; fix them and export again."))
+    return transfer.export_queryset(filterset.qs, filterset.keyset_ordering()), query
+
+
+def export_file_name(job: ExportJob) -> str:
+    return (f"exports/{job.created_at:%Y/%m}/customers-{job.created_at:%Y%m%d-%H%M}-"
+            f"{job.uuid.hex[:8]}.{job.format}")
+
+
+def export_run(job_id: int) -> ExportJob | None:
+    """Claim a queued export and write its file in batches (a server-side cursor, a progress
+    update per batch). The creator must still be active and allowed to export."""
+    claimed = ExportJob.objects.filter(pk=job_id, status=ExportJob.Status.QUEUED).update(
+        status=ExportJob.Status.RUNNING, started_at=timezone.now(), updated_at=timezone.now())
+    if claimed != 1:
+        return None
+    job = ExportJob.objects.select_related("created_by").get(pk=job_id)
+    actor = job.created_by
+    name = export_file_name(job)
+    path = None
+    try:
+        if not (actor.is_active and actor.has_perm("customers.export_customer")):
+            raise ApplicationError(_("You may no longer export customers."))
+        qs, query = _export_queryset_for(job)
+        total = qs.order_by().count()
+        ExportJob.objects.filter(pk=job.pk).update(total_rows=total, updated_at=timezone.now())
+        path = default_storage.path(name)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+
+        def progress(done: int) -> None:
+            ExportJob.objects.filter(pk=job.pk).update(processed_rows=done,
+                                                       updated_at=timezone.now())
+
+        rows = transfer.export_rows(qs, transfer.custom_field_definitions(),
+                                    chunk_size=transfer.EXPORT_BATCH)
+        count = transfer.export_to_file(rows, path, job.format, progress=progress)
+        with transaction.atomic():
+            ExportJob.objects.filter(pk=job.pk).update(
+                status=ExportJob.Status.DONE, file=name, processed_rows=count,
+                total_rows=max(total, count), finished_at=timezone.now(),
+                updated_at=timezone.now())
+            # Audited like an export in the request: who, how many, with which filters.
+            filters = {k: v[0] if len(v) == 1 else v for k, v in query_to_dict(query).items()}
+            event_record(name="customer.exported", actor=actor, subject=job,
+                         payload={"format": job.format, "count": count, "filters": filters,
+                                  "job": str(job.uuid)})
+    except Exception as exc:
+        if path and os.path.exists(path):
+            os.remove(path)
+        message = exc.message if isinstance(exc, ApplicationError) else _(
+            "The export stopped because of an error. Try again, or narrow the filters.")
+        if not isinstance(exc, ApplicationError):
+            logger.exception("export %s failed", job_id)
+        ExportJob.objects.filter(pk=job_id).update(
+            status=ExportJob.Status.FAILED, failure=str(message)[:2000],
+            finished_at=timezone.now(), updated_at=timezone.now())
+        if not isinstance(exc, ApplicationError):
+            raise
+    job.refresh_from_db()
+    return job
+
+
+def export_prune(days: int = transfer.EXPORT_KEEP_DAYS, *, limit: int = 1000) -> int:
+    """Delete export jobs older than `days`, and their files. Returns how many."""
+    cutoff = timezone.now() - datetime.timedelta(days=days)
+    removed = 0
+    while True:
+        jobs = list(ExportJob.objects.filter(created_at__lt=cutoff)
+                    .order_by("pk").values_list("pk", "file")[:limit])
+        if not jobs:
+            return removed
+        for _pk, name in jobs:
+            if name:
+                with contextlib.suppress(OSError):
+                    default_storage.delete(name)
+        removed += ExportJob.objects.filter(pk__in=[pk for pk, _name in jobs]).delete()[0]
+        if len(jobs) < limit:
+            return removed

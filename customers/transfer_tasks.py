@@ -20,3 +20,19 @@ def requeue_stuck_imports_task() -> int:
     from customers.transfer_services import import_requeue_stuck
 
     return import_requeue_stuck()
+
+
+# Below the broker visibility timeout (1 h), like the import.
+@shared_task(name="customers.run_export", acks_late=True, soft_time_limit=1700, time_limit=1800)
+def run_export_task(job_id: int) -> None:
+    from customers.transfer_services import export_run
+
+    export_run(job_id)
+
+
+# Beat, daily: export files and jobs older than 7 days are deleted.
+@shared_task(name="customers.prune_exports", ignore_result=True)
+def prune_exports_task() -> int:
+    from customers.transfer_services import export_prune
+
+    return export_prune()

@@ -32,4 +32,5 @@ urlpatterns = [
     path("gdpr/", include("customers.urls_gdpr")),
     path("fields/", include("customers.urls_fields")),
     path("tags/", include("customers.urls_tags")),
+    path("autocomplete/", include("customers.urls_autocomplete")),
 ]

@@ -13,4 +13,7 @@ urlpatterns = [
     path("import/<uuid:uuid>/rejected.csv", transfer.import_rejected, name="import_rejected"),
     path("import/<uuid:uuid>/undo/", transfer.import_undo, name="import_undo"),
     path("export/", transfer.customer_export, name="export"),
+    path("export/<uuid:uuid>/", transfer.export_detail, name="export_detail"),
+    path("export/<uuid:uuid>/progress/", transfer.export_progress, name="export_progress"),
+    path("export/<uuid:uuid>/download/", transfer.export_download, name="export_download"),
 ]

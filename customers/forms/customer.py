@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 
-from crispy_forms.bootstrap import InlineCheckboxes
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Column, Field, Fieldset, Layout, Row
 from django import forms
@@ -15,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import Team
 from crm.forms import VersionedModelForm
 from customers import custom_fields
+from customers.autocomplete import TagAutocomplete, TagAutocompleteMultiple, UserAutocomplete
 from customers.models import Customer, DictionaryEntry, Tag
 from customers.permissions import policy_for
 
@@ -73,6 +73,8 @@ class CustomerFormMixin:
         ).order_by("first_name", "last_name", "email")
         owner.label_from_instance = _person_label
         owner.empty_label = _("(nobody)")
+        owner.widget = UserAutocomplete(placeholder=_("(nobody)"))
+        owner.widget.choices = owner.choices
         if not instance.pk:
             owner.help_text = _("Left empty, you become the owner.")
 
@@ -89,6 +91,8 @@ class CustomerFormMixin:
         tags = self.fields["tags"]
         tags.queryset = Tag.objects.order_by("name")
         tags.required = False
+        tags.widget = TagAutocompleteMultiple(placeholder=_("Type to find a tag…"))
+        tags.widget.choices = tags.choices
 
         self.fields["description"].widget.attrs["rows"] = 4
         self.fields["website"].widget.attrs.setdefault("placeholder", "https://")
@@ -111,7 +115,7 @@ class CustomerFormMixin:
                     _col("team", "col-md-4")),
                 Row(_col("industry", "col-sm-6 col-lg-3"), _col("source", "col-sm-6 col-lg-3"),
                     _col("level", "col-sm-6 col-lg-3"), _col("region", "col-sm-6 col-lg-3")),
-                InlineCheckboxes("tags"),
+                Field("tags"),
             ),
             Fieldset(
                 _("Address"),
@@ -139,7 +143,6 @@ class CustomerFormMixin:
 class _Meta:
     model = Customer
     fields = FIELDS
-    widgets = {"tags": forms.CheckboxSelectMultiple}
     error_messages = {
         "code": {"unique": _("Another customer already uses this code. Choose another one, "
                              "or leave it empty on a new customer to get one generated.")},
@@ -217,20 +220,18 @@ class CustomerBulkForm(forms.Form):
     tag = forms.ModelChoiceField(label=_("Tag"), required=False, queryset=None,
                                  to_field_name="uuid", empty_label=_("Tag…"))
 
-    def __init__(self, *args, owner_choices=None, tag_choices=None, **kwargs):
-        """owner_choices / tag_choices: (uuid, label) lists the list page already loaded for
-        its filters, so showing the bulk form costs no query."""
+    def __init__(self, *args, **kwargs):
+        """The owner and tag selects are autocompletes: they render the chosen option only."""
         super().__init__(*args, **kwargs)
         owner = self.fields["owner"]
-        owner.queryset = get_user_model().objects.filter(is_active=True).order_by(
-            "first_name", "last_name", "email")
+        owner.queryset = get_user_model().objects.filter(is_active=True)
         owner.label_from_instance = _person_label
-        self.fields["tag"].queryset = Tag.objects.order_by("name")
-        if owner_choices is not None:
-            owner.widget.choices = [("", owner.empty_label), *owner_choices]
-        if tag_choices is not None:
-            tag = self.fields["tag"]
-            tag.widget.choices = [("", tag.empty_label), *tag_choices]
+        owner.widget = UserAutocomplete(placeholder=owner.empty_label)
+        owner.widget.choices = owner.choices
+        tag = self.fields["tag"]
+        tag.queryset = Tag.objects.all()
+        tag.widget = TagAutocomplete(placeholder=tag.empty_label)
+        tag.widget.choices = tag.choices
         for name, field in self.fields.items():
             if name != "selected":
                 field.widget.attrs["class"] = "form-select form-select-sm"

@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from crm.forms import VersionedModelForm
+from customers.autocomplete import UserAutocomplete
 from customers.models import Task
 from customers.task_selectors import SCOPE_ASSIGNED, SCOPE_CREATED
 from customers.task_services import TASK_FIELDS, assignable_users_q
@@ -52,6 +53,8 @@ class TaskForm(forms.ModelForm):
         )
         assignee.label_from_instance = _person_label
         assignee.empty_label = None
+        assignee.widget = UserAutocomplete(extra_query="scope=assignee")
+        assignee.widget.choices = assignee.choices
         if not self.instance.pk and not self.is_bound:
             self.initial.setdefault("assignee", user.pk)
         for name in ("due_at", "remind_at"):

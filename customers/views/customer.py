@@ -9,8 +9,7 @@ import copy
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
-from django.http import Http404
+from django.db import IntegrityError
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -20,7 +19,7 @@ from django.views.decorators.http import require_POST
 
 from crm.exceptions import ApplicationError
 from crm.pagination import PAGE_SIZE, keyset_paginate
-from customers import custom_fields, services
+from customers import bulk_services, custom_fields, services
 from customers.filters import CustomerFilter, filter_choices_load
 from customers.forms.customer import CustomerBulkForm, CustomerCreateForm, CustomerEditForm
 from customers.selectors import customer_can, customer_get_for_user, customer_list_for_user
@@ -59,10 +58,7 @@ def customer_list(request):
         return render(request, "customers/_customer_results.html", context)
     filterset.load_choices(dictionary)
     if context["can_bulk"]:
-        context["bulk_form"] = CustomerBulkForm(
-            auto_id="bulk_%s", owner_choices=filterset.owner_choices,
-            tag_choices=filterset.tag_choices,
-        )
+        context["bulk_form"] = CustomerBulkForm(auto_id="bulk_%s")
     return render(request, "customers/customer_list.html", context)
 
 
@@ -89,58 +85,21 @@ def customer_bulk(request):
 
     data = form.cleaned_data
     try:
-        customers = [customer_get_for_user(request.user, uuid, form.permission)
-                     for uuid in data["selected"]]
-    except (Http404, PermissionDenied):
+        changed, total = bulk_services.customers_bulk_apply(
+            actor=request.user, uuids=data["selected"], action=data["action"],
+            owner=data.get("owner"), tag=data.get("tag"))
+    except PermissionDenied:
         messages.error(request, _(
             "Nothing was changed: you may not do that to at least one of the selected "
             "customers. Select only customers you are allowed to change and try again."))
-        return _back_to_list(request)
-
-    action = data["action"]
-    changed = 0
-    try:
-        with transaction.atomic():
-            for customer in customers:
-                changed += _bulk_apply(request.user, customer, action, data)
-    except (ApplicationError, ValidationError, PermissionDenied) as exc:
-        detail = getattr(exc, "message", None) or "; ".join(getattr(exc, "messages", []))
-        messages.error(request, _("Nothing was changed: %(reason)s") % {
-            "reason": detail or _("you may not do that.")})
         return _back_to_list(request)
 
     messages.success(request, ngettext(
         "%(count)d customer changed (of %(total)d selected).",
         "%(count)d customers changed (of %(total)d selected).",
         changed,
-    ) % {"count": changed, "total": len(customers)})
+    ) % {"count": changed, "total": total})
     return _back_to_list(request)
-
-
-def _bulk_apply(actor, customer, action: str, data: dict) -> int:
-    """Apply one bulk action to one customer through the services; 1 if it changed it."""
-    if action == CustomerBulkForm.TRASH:
-        services.customer_soft_delete(actor=actor, customer=customer)
-        return 1
-    if action == CustomerBulkForm.ASSIGN_OWNER:
-        owner = data["owner"]
-        if customer.owner_id == owner.pk:
-            return 0
-        services.customer_update(actor=actor, customer=customer, data={"owner": owner},
-                                 expected_version=customer.version)
-        return 1
-    tag = data["tag"]
-    current = list(customer.tags.all())  # prefetched by the selector
-    has_tag = any(t.pk == tag.pk for t in current)
-    if action == CustomerBulkForm.ADD_TAG and not has_tag:
-        tags = [*current, tag]
-    elif action == CustomerBulkForm.REMOVE_TAG and has_tag:
-        tags = [t for t in current if t.pk != tag.pk]
-    else:
-        return 0
-    services.customer_update(actor=actor, customer=customer, data={}, tags=tags,
-                             expected_version=customer.version)
-    return 1
 
 
 # --- create and edit ------------------------------------------------------------------------

@@ -9,7 +9,7 @@ import tempfile
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, StreamingHttpResponse
+from django.http import FileResponse, Http404, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -21,7 +21,7 @@ from customers import transfer
 from customers import transfer_services as services
 from customers.filters import CustomerFilter
 from customers.forms.transfer import ImportMappingForm, ImportUploadForm
-from customers.models.imports import ImportJob
+from customers.models.imports import ExportJob, ImportJob
 from customers.selectors import customer_list_for_user
 
 ACTIVE = (ImportJob.Status.QUEUED, ImportJob.Status.RUNNING)
@@ -32,9 +32,9 @@ def _require_import(user) -> None:
         raise PermissionDenied
 
 
-def _job(request, uuid) -> ImportJob:
+def _job(request, uuid, *, with_errors: bool = True) -> ImportJob:
     """Creator or admin only (404 for others), then the permission to import (403)."""
-    job = services.import_job_get_for_user(request.user, uuid)
+    job = services.import_job_get_for_user(request.user, uuid, with_errors=with_errors)
     _require_import(request.user)
     return job
 
@@ -108,7 +108,7 @@ def import_preview(request, uuid):
 @login_required
 @require_POST
 def import_start(request, uuid):
-    job = _job(request, uuid)
+    job = _job(request, uuid, with_errors=False)
     try:
         services.import_start(actor=request.user, job=job)
     except ApplicationError as exc:
@@ -124,14 +124,14 @@ def _progress_context(job):
 
 @login_required
 def import_detail(request, uuid):
-    job = _job(request, uuid)
+    job = _job(request, uuid, with_errors=False)
     return render(request, "customers/transfer/import_detail.html", _progress_context(job))
 
 
 @login_required
 def import_progress(request, uuid):
     """The progress fragment that the detail page polls with htmx while the job runs."""
-    job = _job(request, uuid)
+    job = _job(request, uuid, with_errors=False)
     return render(request, "customers/transfer/_import_progress.html", _progress_context(job))
 
 
@@ -171,9 +171,10 @@ def _safe(name: str) -> str:
 # --- export -----------------------------------------------------------------------------------
 @login_required
 def customer_export(request):
-    """The customer list as the user filtered it, as CSV (streamed, any size) or XLSX (up to
-    XLSX_ROW_LIMIT rows, built in write-only mode; larger lists are refused with advice to use
-    CSV or narrow the filters)."""
+    """The customer list as the user filtered it. A small list comes at once: CSV streamed,
+    XLSX built in write-only mode. A larger one (over EXPORT_INSTANT_ROWS rows, or
+    XLSX_INSTANT_ROWS for Excel) becomes an export job that a worker writes; the user
+    follows its progress and downloads the file when it is ready."""
     if not request.user.has_perm("customers.export_customer"):
         raise PermissionDenied
     fmt = request.GET.get("format", "csv")
@@ -188,16 +189,12 @@ def customer_export(request):
         return redirect(reverse("customers:list") + ("?" + query.urlencode() if query else ""))
     definitions = transfer.custom_field_definitions()
     qs = transfer.export_queryset(filterset.qs, filterset.keyset_ordering())
-    if fmt == "xlsx":
-        count = qs.order_by()[: transfer.XLSX_ROW_LIMIT + 1].count()
-        if count > transfer.XLSX_ROW_LIMIT:
-            messages.error(request, _(
-                "Excel exports are limited to %(limit)s customers. Export as CSV, or narrow "
-                "the filters.") % {"limit": f"{transfer.XLSX_ROW_LIMIT:,}"})
-            return redirect(reverse("customers:list") + ("?" + query.urlencode() if query
-                                                         else ""))
-    else:
-        count = qs.order_by().count()
+    instant = transfer.XLSX_INSTANT_ROWS if fmt == "xlsx" else transfer.EXPORT_INSTANT_ROWS
+    count = qs.order_by()[: instant + 1].count()  # capped: never a full count of a big list
+    if count > instant:
+        job = services.export_start(actor=request.user, fmt=fmt,
+                                    query=services.query_to_dict(query))
+        return redirect("customers:export_detail", uuid=job.uuid)
     filters = {k: query.getlist(k) if len(query.getlist(k)) > 1 else query.get(k)
                for k in query}
     services.export_record(actor=request.user, fmt=fmt, count=count, filters=filters)
@@ -209,8 +206,52 @@ def customer_export(request):
         target.seek(0)
         return FileResponse(
             target, as_attachment=True, filename=f"customers-{stamp}.xlsx",
-            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+            content_type=XLSX_TYPE)
     response = StreamingHttpResponse(transfer.export_csv(rows),
                                      content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="customers-{stamp}.csv"'
     return response
+
+
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+EXPORT_ACTIVE = (ExportJob.Status.QUEUED, ExportJob.Status.RUNNING)
+
+
+def _export_context(job: ExportJob) -> dict:
+    percent = int(job.processed_rows * 100 / job.total_rows) if job.total_rows else 0
+    if job.status == ExportJob.Status.DONE:
+        percent = 100
+    back = reverse("customers:list")
+    query = services.query_from_dict(job.query)
+    return {"job": job, "percent": min(percent, 100), "active": job.status in EXPORT_ACTIVE,
+            "list_url": back + ("?" + query.urlencode() if query else ""),
+            "keep_days": transfer.EXPORT_KEEP_DAYS}
+
+
+@login_required
+def export_detail(request, uuid):
+    job = services.export_job_get_for_user(request.user, uuid)
+    return render(request, "customers/transfer/export_detail.html", _export_context(job))
+
+
+@login_required
+def export_progress(request, uuid):
+    """The fragment the export page polls with htmx while the worker writes the file."""
+    job = services.export_job_get_for_user(request.user, uuid)
+    return render(request, "customers/transfer/_export_progress.html", _export_context(job))
+
+
+@login_required
+def export_download(request, uuid):
+    job = services.export_job_get_for_user(request.user, uuid)
+    if job.status != ExportJob.Status.DONE or not job.file:
+        raise Http404
+    try:
+        handle = job.file.open("rb")
+    except (FileNotFoundError, OSError) as exc:
+        raise Http404 from exc
+    stamp = timezone.localtime(job.created_at).strftime("%Y%m%d-%H%M")
+    return FileResponse(handle, as_attachment=True,
+                        filename=f"customers-{stamp}.{job.format}",
+                        content_type=XLSX_TYPE if job.format == "xlsx"
+                        else "text/csv; charset=utf-8")

@@ -78,14 +78,16 @@ def test_it_exports_xlsx_that_openpyxl_reads(client_for, analyst, own_customer,
     assert Event.objects.get(name="customer.exported").payload["format"] == "xlsx"
 
 
-def test_it_refuses_a_too_large_xlsx_with_advice(client_for, admin, monkeypatch):
+def test_it_sends_a_large_xlsx_to_the_background(client_for, admin, monkeypatch):
     from customers import transfer
+    from customers.models.imports import ExportJob
 
-    monkeypatch.setattr(transfer, "XLSX_ROW_LIMIT", 2)
+    monkeypatch.setattr(transfer, "XLSX_INSTANT_ROWS", 2)
     CustomerFactory.create_batch(3)
-    response = client_for(admin).get(URL, {"format": "xlsx"}, follow=True)
-    assert "limited to 2 customers" in response.content.decode()
-    assert not Event.objects.filter(name="customer.exported").exists()
+    response = client_for(admin).get(URL, {"format": "xlsx", "ordering": "name"})
+    job = ExportJob.objects.get()
+    assert response.status_code == 302 and str(job.uuid) in response.url
+    assert (job.format, job.created_by, job.query) == ("xlsx", admin, {"ordering": ["name"]})
 
 
 def test_it_forbids_export_without_the_permission(client_for, rep, own_customer):

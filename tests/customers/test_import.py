@@ -195,8 +195,11 @@ def test_it_imports_rows_with_owner_tags_dictionary_and_custom_fields(manager, r
                            "errors": ["Seats: is not a number"]}]
     assert ImportChange.objects.filter(job=job, action="created").count() == 2
     events = Event.objects.filter(name="customer.imported")
-    assert events.count() == 1
-    assert events.get().payload["created"] == 2
+    assert events.filter(customer_id__isnull=True).get().payload["created"] == 2
+    per_customer = {e.customer_id: e.payload for e in events.filter(customer_id__isnull=False)}
+    assert per_customer == {
+        c.pk: {"job": str(job.uuid), "file": job.original_name, "action": "created"}
+        for c in Customer.objects.filter(name__in=["Alpha", "Beta"])}
 
 
 def test_it_processes_many_rows_in_batches_with_few_queries(manager, settings,
