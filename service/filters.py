@@ -12,16 +12,12 @@ import django_filters
 from django import forms
 from django.contrib.auth import get_user_model
 from django.db.models import (
-    Case,
     CharField,
-    DateTimeField,
-    F,
     IntegerField,
     Q,
     Value,
-    When,
 )
-from django.db.models.functions import Cast, Coalesce, Concat
+from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -31,22 +27,9 @@ from crm.filters import BootstrapFilterSet
 from customers.models import DictionaryEntry
 from service.forms import AGENT_ROLES, person_label
 from service.models import Ticket
+from service.models.tickets import DUE_AT, FAR_FUTURE, PRIORITY_RANK  # noqa: F401
 
 OPEN = "open"
-FAR_FUTURE = datetime.datetime(9999, 1, 1, tzinfo=datetime.UTC)
-PRIORITY_RANK = Case(
-    When(priority=Ticket.Priority.URGENT, then=Value(4)),
-    When(priority=Ticket.Priority.HIGH, then=Value(3)),
-    When(priority=Ticket.Priority.NORMAL, then=Value(2)),
-    default=Value(1), output_field=IntegerField(),
-)
-# The due time the desk works against now: the first response while none was given, then the
-# resolution. Tickets without an SLA sort last.
-DUE_AT = Coalesce(
-    Case(When(first_responded_at__isnull=True, then=F("first_response_due_at")),
-         default=F("resolution_due_at"), output_field=DateTimeField()),
-    Value(FAR_FUTURE), output_field=DateTimeField(),
-)
 # Whitelisted sorts: the choice in the query string -> (annotations, keyset ordering).
 ORDERINGS = {
     "-created": ({}, ("-created_at", "-id")),

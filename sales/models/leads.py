@@ -142,6 +142,8 @@ class Lead(BaseModel):
             models.Index(fields=["source"], name="lead_source"),
             models.Index(fields=["region"], name="lead_region"),
             models.Index(fields=["email"], name="lead_email_exact"),
+            models.Index(fields=["-deleted_at", "-id"], name="lead_trash",
+                         condition=Q(deleted_at__isnull=False)),
         ]
 
     def __str__(self) -> str:

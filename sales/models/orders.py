@@ -66,6 +66,8 @@ class Order(BaseModel):
                          condition=Q(deleted_at__isnull=True)),
             models.Index(fields=["customer", "-ordered_at", "-id"], name="order_customer"),
             models.Index(fields=["status", "-created_at"], name="order_status"),
+            models.Index(fields=["total", "id"], name="order_total_order",
+                         condition=Q(deleted_at__isnull=True)),
             models.Index(fields=["-ordered_at"], name="order_ordered",
                          condition=Q(ordered_at__isnull=False)),
         ]

@@ -97,6 +97,13 @@ class Opportunity(BaseModel):
             models.Index(fields=["expected_close_date", "owner"], name="opportunity_forecast",
                          condition=Q(deleted_at__isnull=True)),
             models.Index(fields=["customer", "-created_at"], name="opportunity_customer"),
+            # The list's other sorts and the trash.
+            models.Index(fields=["amount", "id"], name="opportunity_amount_order",
+                         condition=Q(deleted_at__isnull=True)),
+            models.Index(fields=["name", "id"], name="opportunity_name_order",
+                         condition=Q(deleted_at__isnull=True)),
+            models.Index(fields=["-deleted_at", "-id"], name="opportunity_trash",
+                         condition=Q(deleted_at__isnull=False)),
             models.Index(fields=["owner", "closed_at"], name="opportunity_owner_closed"),
         ]
 

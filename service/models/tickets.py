@@ -3,12 +3,14 @@ notes, attachments, assignment rules and history, and feedback."""
 
 from __future__ import annotations
 
+import datetime
+
 from django.conf import settings
 from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
-from django.db.models.functions import Upper
+from django.db.models.functions import Coalesce, Upper
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -21,6 +23,24 @@ class Priority(models.TextChoices):
     NORMAL = "normal", _("Normal")
     HIGH = "high", _("High")
     URGENT = "urgent", _("Urgent")
+
+
+# Sort keys of the ticket lists (service/filters.py), indexed below as these exact expressions.
+PRIORITY_RANK = models.Case(
+    models.When(priority=Priority.URGENT, then=models.Value(4)),
+    models.When(priority=Priority.HIGH, then=models.Value(3)),
+    models.When(priority=Priority.NORMAL, then=models.Value(2)),
+    default=models.Value(1), output_field=models.IntegerField(),
+)
+FAR_FUTURE = datetime.datetime(9999, 1, 1, tzinfo=datetime.UTC)
+# The due time the desk works against now: the first response while none was given, then the
+# resolution. Tickets without an SLA sort last.
+DUE_AT = Coalesce(
+    models.Case(models.When(first_responded_at__isnull=True,
+                            then=models.F("first_response_due_at")),
+                default=models.F("resolution_due_at"), output_field=models.DateTimeField()),
+    models.Value(FAR_FUTURE), output_field=models.DateTimeField(),
+)
 
 
 class ServiceConfig(models.Model):
@@ -192,6 +212,9 @@ class Ticket(BaseModel):
             # Auto-close and archive sweeps.
             models.Index(fields=["status", "last_public_activity_at"], name="ticket_idle",
                          condition=Q(status__in=["resolved", "closed"])),
+            models.Index(PRIORITY_RANK.desc(), models.F("created_at").desc(),
+                         models.F("id").desc(), name="ticket_priority_order"),
+            models.Index(DUE_AT, models.F("id"), name="ticket_due_order"),
             models.Index(fields=["category"], name="ticket_category"),
             models.Index(fields=["priority"], name="ticket_priority"),
         ]
