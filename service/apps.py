@@ -21,6 +21,11 @@ class ServiceConfig(AppConfig):
                       m.ServiceConfig):
             auditlog.register(model, exclude_fields=["updated_at"])
 
-        from service import ticket_ui
+        from crm import demo
+        from service import feedback_ui, integration, ticket_ui
+        from service.demo import build as build_demo
 
         ticket_ui.register()
+        feedback_ui.register()
+        integration.register()
+        demo.register(40, "service", build_demo)  # after sales (30), which it builds on

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
 from django.http import Http404
 
@@ -24,7 +24,7 @@ def ticket_get_for_user(user, uuid, action: str = "view") -> Ticket:
     `action` ("change", "assign", "reply"; archived tickets refuse all of them)."""
     try:
         ticket = ticket_list_for_user(user).get(uuid=uuid)
-    except (Ticket.DoesNotExist, ValueError, TypeError) as exc:
+    except (Ticket.DoesNotExist, ValueError, TypeError, ValidationError) as exc:
         raise Http404 from exc
     if action != "view" and not ticket_policy_for(user).can(action, ticket):
         raise PermissionDenied
@@ -42,7 +42,7 @@ def feedback_list_for_user(user) -> QuerySet[Feedback]:
 def feedback_get_for_user(user, uuid, action: str = "view") -> Feedback:
     try:
         feedback = feedback_list_for_user(user).get(uuid=uuid)
-    except (Feedback.DoesNotExist, ValueError, TypeError) as exc:
+    except (Feedback.DoesNotExist, ValueError, TypeError, ValidationError) as exc:
         raise Http404 from exc
     if action != "view" and not user.has_perm(f"service.{action}_feedback"):
         raise PermissionDenied
