@@ -85,6 +85,8 @@ def sales_and_service_paths():
         reverse("service:ticket_create"),
         reverse("service:ticket_detail", args=[ticket.uuid]),
         reverse("service:ticket_edit", args=[ticket.uuid]),
+        reverse("service:feedback_list"),
+        reverse("service:feedback_create"),
         reverse("customers:detail", args=[customer.uuid]),
     ]
     if draft:
@@ -127,9 +129,21 @@ def test_the_main_lists_render_for_a_rep_and_a_manager(browser, live_server, dem
              reverse("sales:product_list"), reverse("sales:target_list")]
     visit_all(browser, live_server, "sales@example.com", lists, 1280, "module-rep")
     visit_all(browser, live_server, "manager@example.com", lists, 1280, "module-manager")
+    desk = [reverse("service:ticket_list"), reverse("service:ticket_list") + "?queue=unassigned",
+            reverse("service:feedback_list")]
+    visit_all(browser, live_server, "support@example.com", desk, 375, "module-support")
+    visit_all(browser, live_server, "analyst@example.com", lists + desk, 1280, "module-analyst")
 
 
 @pytest.mark.parametrize("width", [1280, 375])
-def test_the_public_web_form_renders(browser, live_server, demo, width):
-    visit_all(browser, live_server, None,
-              [reverse("sales_public:web_form", args=["contact-us"])], width, "module-public")
+def test_the_public_pages_render(browser, live_server, demo, width):
+    from service.models import Ticket
+    from service.signing import survey_token, ticket_token
+
+    ticket = Ticket.objects.filter(status="resolved", satisfaction_score__isnull=True).first()
+    visit_all(browser, live_server, None, [
+        reverse("sales_public:web_form", args=["contact-us"]),
+        reverse("service_public:request"),
+        reverse("service_public:ticket", args=[ticket_token(ticket)]),
+        reverse("service_public:survey", args=[survey_token(ticket)]),
+    ], width, "module-public")
