@@ -21,8 +21,10 @@ cat <<MSG
     manager@example.com   Manager
     sales@example.com     Sales
     marketing@example.com Marketing
-    support@example.com   Support
+    support@example.com   Support (also support2@ and support3@example.com)
     analyst@example.com   Analyst
+  Public pages (no login): http://127.0.0.1:$port/forms/contact-us/ (web-to-lead form)
+                           http://127.0.0.1:$port/support/ (service request form)
   E-mails the app sends are printed here by the "mail" process.
   Press Ctrl-C to stop everything.
 
