@@ -58,7 +58,7 @@ def service_panel_context(customer, user) -> dict:
     list_url = _url("service:ticket_list")
     customer_url = _url("customers:detail", uuid=customer.uuid)
     return {
-        "figures": figures,
+        "service_figures": figures,
         "tickets": tickets,
         "more_tickets": figures["total"] > len(tickets),
         "feedback": feedback,

@@ -20,7 +20,7 @@ def test_it_builds_demo_data_once(monkeypatch, role_groups):
     monkeypatch.setenv("DEMO_PASSWORD", "demo-password-123")
     call_command("demo_data", stdout=io.StringIO())
     first = counts()
-    assert first[0] == 6 and first[1] == 4
+    assert first[0] == 8 and first[1] == 5  # one per role, two more agents; 4 + Service Desk
     assert first[2] == 300
     assert first[5] > 0 and Task.objects.filter(status="open").exists()
     assert Customer.objects.filter(name__contains="有限公司").exists()  # Chinese names too

@@ -121,7 +121,7 @@ def test_the_panel_runs_three_queries_whatever_the_rows(manager, team, team_cust
     assert len(few) == len(many) == 3
     assert len(context["tickets"]) == 5 and context["more_tickets"]
     assert len(context["feedback"]) == 3
-    assert context["figures"]["total"] == 10
+    assert context["service_figures"]["total"] == 10
 
 
 def test_the_360_page_query_count_does_not_grow_with_tickets(client_for, manager, team,
