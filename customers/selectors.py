@@ -3,7 +3,7 @@ that every view, search, export, report and task uses."""
 
 from __future__ import annotations
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Prefetch, QuerySet
 from django.http import Http404
 
@@ -33,7 +33,7 @@ def customer_get_for_user(user, uuid, action: str = "view", *, deleted: bool = F
     they may see it but not do `action`."""
     try:
         customer = customer_list_for_user(user, deleted=deleted).get(uuid=uuid)
-    except (Customer.DoesNotExist, ValueError, TypeError) as exc:
+    except (Customer.DoesNotExist, ValueError, TypeError, ValidationError) as exc:
         raise Http404 from exc
     if action != "view" and not policy_for(user).can(action, customer):
         raise PermissionDenied

@@ -12,10 +12,13 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import Count, F, Q, QuerySet, Sum, Window
+from django.core.exceptions import EmptyResultSet
+from django.db import connection
+from django.db.models import F, QuerySet, Window
 from django.db.models.functions import RowNumber
 from django.utils import timezone
 
+from crm.pagination import COUNT_CAP
 from sales.models import Opportunity, PipelineStage
 from sales.permissions import sales_policy_for
 
@@ -29,25 +32,54 @@ class Column:
     total: Decimal = Decimal("0")
     other_currency: int = 0
     cards: list[Opportunity] = field(default_factory=list)
+    # More than COUNT_CAP cards: the count shows "10,000+" and there is no total.
+    capped: bool = False
 
     @property
     def more(self) -> int:
         return max(0, self.count - len(self.cards))
 
     def totals(self) -> dict:
-        return {"stage": self.stage.pk, "count": self.count, "total": str(self.total),
+        return {"stage": self.stage.pk, "count": self.count, "capped": self.capped,
+                "total": None if self.total is None else str(self.total),
                 "other_currency": self.other_currency}
 
 
-def board_totals(queryset: QuerySet[Opportunity], stage_ids) -> dict[int, dict]:
-    """{stage id: {"count", "total", "other_currency"}} of `queryset`, in one grouped query.
-    Only CRM_CURRENCY amounts are added up; the others are counted."""
-    home = Q(currency=settings.CRM_CURRENCY)
-    rows = (queryset.filter(stage_id__in=stage_ids).order_by().values("stage_id")
-            .annotate(n=Count("id"), total=Sum("amount", filter=home),
-                      other=Count("id", filter=~home)))
-    return {row["stage_id"]: {"count": row["n"], "total": row["total"] or Decimal("0"),
-                              "other_currency": row["other"]} for row in rows}
+def board_totals(queryset: QuerySet[Opportunity], stage_ids,
+                 cap: int = COUNT_CAP) -> dict[int, dict]:
+    """{stage id: {"count", "total", "other_currency", "capped"}} of `queryset`, in ONE query
+    that reads at most `cap` + 1 rows per column: a UNION ALL of one LIMITed subquery per
+    stage (crm.pagination's capped count, per column). A column past the cap says
+    count=cap, capped=True and has no total (totals are exact or not shown). Only
+    CRM_CURRENCY amounts are added up; the others are counted."""
+    parts, params = [], []
+    for stage_id in stage_ids:
+        inner = (queryset.filter(stage_id=stage_id).order_by()
+                 .values_list("amount", "currency")[: cap + 1])
+        try:
+            sql, inner_params = inner.query.sql_with_params()
+        except EmptyResultSet:
+            continue
+        parts.append("SELECT %s, COUNT(*), SUM(t.amount) FILTER (WHERE t.currency = %s), "  # noqa: S608 (the ORM's SQL, wrapped)
+                     f"COUNT(*) FILTER (WHERE t.currency <> %s) FROM ({sql}) AS t")
+        params += [stage_id, settings.CRM_CURRENCY, settings.CRM_CURRENCY, *inner_params]
+    if not parts:
+        return {}
+    with connection.cursor() as cursor:
+        # The ORM's own SQL and parameters, wrapped: nothing of the user's is inlined.
+        cursor.execute(" UNION ALL ".join(parts), params)
+        rows = cursor.fetchall()
+    totals = {}
+    for stage_id, n, total, other in rows:
+        if not n:
+            continue
+        if n > cap:
+            totals[stage_id] = {"count": cap, "total": None, "other_currency": 0,
+                                "capped": True}
+        else:
+            totals[stage_id] = {"count": n, "total": total or Decimal("0"),
+                                "other_currency": other, "capped": False}
+    return totals
 
 
 def board_cards(queryset: QuerySet[Opportunity], stage_ids,
@@ -72,6 +104,7 @@ def board_load(user, queryset: QuerySet[Opportunity], stages,
         column = columns[stage_id]
         column.count, column.total = data["count"], data["total"]
         column.other_currency = data["other_currency"]
+        column.capped = data["capped"]
     policy = sales_policy_for(user)
     may_change = user.has_perm("sales.change_opportunity")
     now = timezone.now()

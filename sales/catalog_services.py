@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.db.models.functions import Upper
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -16,6 +16,10 @@ from crm.events import event_record
 from crm.exceptions import ApplicationError
 from crm.services import model_update
 from sales.models import Product, StockMovement
+
+# The stock is an INTEGER column (at most 2,147,483,647): keep a round margin below it, so an
+# order's returned stock can never overflow it either.
+MAX_STOCK = 2_000_000_000
 
 PRODUCT_FIELDS = ["sku", "name", "description", "price", "currency", "low_stock_threshold",
                   "is_active"]
@@ -125,14 +129,26 @@ def stock_adjust(*, actor, product: Product, quantity_delta: int, reason: str,
         raise ApplicationError(_("Enter a change other than zero."))
     if reason == StockMovement.Reason.RECEIPT and quantity_delta < 0:
         raise ApplicationError(_("Goods received add stock: enter a positive number."))
-    updated = Product.objects.filter(
-        pk=product.pk, deleted_at__isnull=True, stock_quantity__gte=-quantity_delta,
-    ).update(stock_quantity=F("stock_quantity") + quantity_delta, version=F("version") + 1)
+    if abs(quantity_delta) > MAX_STOCK:
+        raise ApplicationError(_("Enter a change of at most %(max)d units.")
+                               % {"max": MAX_STOCK})
+    # Bounded both ways, so the INTEGER column can neither go below zero nor overflow.
+    bound = (Q(stock_quantity__lte=MAX_STOCK - quantity_delta) if quantity_delta > 0
+             else Q(stock_quantity__gte=-quantity_delta))
+    updated = Product.objects.filter(bound, pk=product.pk, deleted_at__isnull=True).update(
+        stock_quantity=F("stock_quantity") + quantity_delta, version=F("version") + 1)
     if not updated:
         current = Product.objects.filter(pk=product.pk).values(
             "stock_quantity", "deleted_at").first()
         if current is None or current["deleted_at"] is not None:
             raise ApplicationError(_("This product is in the trash."))
+        if quantity_delta > 0:
+            raise ApplicationError(
+                _("Stock cannot go above %(max)d units: %(name)s has %(available)d in stock, "
+                  "so at most %(room)d can be added.")
+                % {"max": MAX_STOCK, "name": product.name,
+                   "available": current["stock_quantity"],
+                   "room": MAX_STOCK - current["stock_quantity"]})
         raise ApplicationError(
             _("Stock cannot go below zero: %(name)s has %(available)d in stock, so at most "
               "%(available)d can be taken off.")

@@ -6,12 +6,13 @@ from __future__ import annotations
 import django_filters
 from django import forms
 from django.contrib.auth import get_user_model
-from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Team
 from crm.filters import BootstrapFilterSet
+from sales.autocomplete import UserFilter
 from sales.models import Opportunity
+from sales.search import like_q
 
 
 def owner_choices(request=None):
@@ -24,9 +25,8 @@ def team_choices(request=None):
 
 class BoardFilter(BootstrapFilterSet):
     q = django_filters.CharFilter(method="search", label=_("Search"), max_length=100)
-    owner = django_filters.ModelChoiceFilter(queryset=owner_choices, label=_("Owner"),
-                                             to_field_name="uuid",
-                                             empty_label=_("Any owner"))
+    owner = UserFilter(queryset=owner_choices, label=_("Owner"), to_field_name="uuid",
+                       empty_label=_("Any owner"))
     team = django_filters.ModelChoiceFilter(queryset=team_choices, label=_("Team"),
                                             to_field_name="uuid",
                                             empty_label=_("Any team"))
@@ -47,7 +47,8 @@ class BoardFilter(BootstrapFilterSet):
         value = value.strip()
         if not value:
             return queryset
-        return queryset.filter(Q(name__icontains=value) | Q(customer__name__icontains=value))
+        # Below three characters a whole-value match (see sales.search).
+        return queryset.filter(like_q(value, "name", "customer__name"))
 
     @property
     def in_use(self) -> bool:

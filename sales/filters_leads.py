@@ -14,8 +14,10 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import Team
 from crm.filters import BootstrapFilterSet
 from customers.models import DictionaryEntry, phone_digits
+from sales.autocomplete import UserFilter
 from sales.forms_leads import person_label
 from sales.models import Lead
+from sales.search import like_q
 
 # Whitelisted sorts -> keyset ordering (ends with the pk; every column NOT NULL and indexed).
 ORDERINGS = {
@@ -60,7 +62,7 @@ class LeadFilter(BootstrapFilterSet):
     q = django_filters.CharFilter(method="search", label=_("Search"))
     status = django_filters.ChoiceFilter(choices=Lead.Status.choices, label=_("Status"),
                                          empty_label=_("Any status"))
-    owner = OwnerFilter(
+    owner = UserFilter(
         queryset=get_user_model().objects.filter(is_active=True).order_by(
             "first_name", "last_name", "email"),
         to_field_name="uuid", label=_("Owner"), empty_label=_("Anyone"),
@@ -91,8 +93,8 @@ class LeadFilter(BootstrapFilterSet):
         value = value.strip()[:100]
         if not value:
             return queryset
-        q = (Q(first_name__icontains=value) | Q(last_name__icontains=value)
-             | Q(company__icontains=value) | Q(email__icontains=value))
+        # Below three characters a whole-value match (see sales.search).
+        q = like_q(value, "first_name", "last_name", "company", "email")
         digits = phone_digits(value)
         if len(digits) >= MIN_PHONE_DIGITS:
             q |= Q(phone_digits__contains=digits)

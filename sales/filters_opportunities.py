@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import django_filters
 from django import forms
 from django.contrib.auth import get_user_model
-from django.db.models import Count, DecimalField, ExpressionWrapper, F, Q, Sum, Value
-from django.db.models.functions import Coalesce, Upper
+from django.core.exceptions import EmptyResultSet
+from django.db import connection
+from django.db.models import Q
+from django.db.models.functions import Upper
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Team
 from crm.filters import BootstrapFilterSet
+from crm.pagination import COUNT_CAP
+from sales.autocomplete import UserFilter
 from sales.models import Opportunity, PipelineStage
 
 # Whitelisted sorts: the choice in the query string -> the keyset ordering (ends with the pk;
@@ -34,6 +40,9 @@ ORDERING_CHOICES = [
 DEFAULT_ORDERING = "-created"
 OPEN, WON, LOST = "open", "won", "lost"
 ADVANCED = ("team", "customer", "amount_min", "amount_max", "close_after", "close_before")
+# The amounts are NUMERIC(14, 2): a bound past 10^12 is refused (a huge number would fail in
+# PostgreSQL or match everything/nothing silently).
+MAX_AMOUNT = 10**12
 # Below this many characters a LIKE pattern holds no trigram: the GIN index can't help.
 MIN_LIKE_LENGTH = 3
 
@@ -62,16 +71,18 @@ class OpportunityFilter(BootstrapFilterSet):
     state = django_filters.ChoiceFilter(
         method="filter_state", label=_("Open / won / lost"), empty_label=_("All"),
         choices=[(OPEN, _("Open")), (WON, _("Won")), (LOST, _("Lost"))])
-    owner = OwnerFilter(queryset=get_user_model().objects.filter(is_active=True),
+    owner = UserFilter(queryset=get_user_model().objects.filter(is_active=True),
                         to_field_name="uuid", label=_("Owner"), empty_label=_("Anyone"))
     team = django_filters.ModelChoiceFilter(queryset=Team.objects.all(), to_field_name="uuid",
                                             label=_("Team"), empty_label=_("Any team"))
     customer = django_filters.CharFilter(method="filter_customer", label=_("Customer"),
                                          max_length=100)
     amount_min = django_filters.NumberFilter(field_name="amount", lookup_expr="gte",
-                                             label=_("Amount from"), min_value=0)
+                                             label=_("Amount from"), min_value=0,
+                                             max_value=MAX_AMOUNT)
     amount_max = django_filters.NumberFilter(field_name="amount", lookup_expr="lte",
-                                             label=_("Amount up to"), min_value=0)
+                                             label=_("Amount up to"), min_value=0,
+                                             max_value=MAX_AMOUNT)
     close_after = django_filters.DateFilter(field_name="expected_close_date",
                                             lookup_expr="gte", label=_("Closing from"),
                                             widget=_date_widget())
@@ -128,24 +139,34 @@ class OpportunityFilter(BootstrapFilterSet):
             choice = self.form.cleaned_data.get("ordering")
         return ORDERINGS.get(choice or DEFAULT_ORDERING, ORDERINGS[DEFAULT_ORDERING])
 
-    def totals(self) -> dict:
-        """How many, the amount and the weighted amount of the whole filtered set: ONE
-        aggregate query."""
-        weighted = ExpressionWrapper(F("amount") * F("probability") / Value(100),
-                                     output_field=DecimalField(max_digits=20, decimal_places=2))
-        zero = Value(0, output_field=DecimalField(max_digits=20, decimal_places=2))
-        row = self.qs.order_by().aggregate(
-            total_count=Count("id"),
-            total_amount=Coalesce(Sum("amount"), zero),
-            total_weighted=Coalesce(Sum(weighted), zero),
-        )
-        return {"count": row["total_count"], "amount": row["total_amount"],
-                "weighted": row["total_weighted"]}
+    def totals(self, cap: int = COUNT_CAP) -> dict:
+        """How many, the amount and the weighted amount of the filtered set, in ONE query
+        that reads at most `cap` + 1 rows (a LIMITed subquery, like crm.pagination's capped
+        counts). Past the cap: {"count": cap, "capped": True} and no sums (sums are exact or
+        not shown)."""
+        inner = self.qs.order_by().values_list("amount", "probability")[: cap + 1]
+        try:
+            sql, params = inner.query.sql_with_params()
+        except EmptyResultSet:  # qs.none(): nothing to add up
+            return {"count": 0, "capped": False, "amount": Decimal("0.00"),
+                    "weighted": Decimal("0.00")}
+        with connection.cursor() as cursor:
+            # The ORM's own SQL and parameters, wrapped: nothing of the user's is inlined.
+            cursor.execute(
+                "SELECT COUNT(*), COALESCE(SUM(t.amount), 0), "  # noqa: S608
+                "COALESCE(SUM(t.amount * t.probability / 100), 0) "
+                f"FROM ({sql}) AS t", params)
+            count, amount, weighted = cursor.fetchone()
+        if count > cap:
+            return {"count": cap, "capped": True, "amount": None, "weighted": None}
+        return {"count": count, "capped": False, "amount": amount,
+                "weighted": weighted.quantize(Decimal("0.01"))}
 
     def load_choices(self) -> None:
-        """Only the full page shows the form: read the stage, owner and team lists once."""
+        """Only the full page shows the form: read the stage and team lists once (the owner
+        is an autocomplete: it renders the chosen user only)."""
         form = self.form
-        for name, label in (("stage", str), ("owner", _person_label), ("team", str)):
+        for name, label in (("stage", str), ("team", str)):
             field = form.fields[name]
             field.widget.choices = [("", field.empty_label),
                                     *[(str(o.uuid), label(o)) for o in field.queryset]]

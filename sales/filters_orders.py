@@ -14,7 +14,9 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import Team
 from crm.filters import BootstrapFilterSet
 from customers.models import Customer
+from sales.autocomplete import UserFilter
 from sales.models import Order
+from sales.search import like_q
 
 ORDERINGS = {
     "-created": ("-created_at", "-id"),
@@ -25,6 +27,8 @@ ORDERINGS = {
 DEFAULT_ORDERING = "-created"
 ADVANCED = ("team", "customer", "ordered_after", "ordered_before", "total_min", "total_max")
 MIN_YEAR, MAX_YEAR = 1900, 9998
+# Totals are NUMERIC(14, 2): bounds past 10^12 are refused with a form error.
+MAX_AMOUNT = 10**12
 
 
 def _person_label(user) -> str:
@@ -45,7 +49,7 @@ class OrderFilter(BootstrapFilterSet):
     q = django_filters.CharFilter(method="search", label=_("Search"))
     status = django_filters.ChoiceFilter(choices=Order.Status.choices, label=_("Status"),
                                          empty_label=_("Any status"))
-    owner = django_filters.ModelChoiceFilter(
+    owner = UserFilter(
         queryset=get_user_model().objects.filter(is_active=True).order_by(
             "first_name", "last_name", "email"),
         to_field_name="uuid", label=_("Owner"), empty_label=_("Anyone"))
@@ -61,9 +65,11 @@ class OrderFilter(BootstrapFilterSet):
     ordered_before = django_filters.DateFilter(method="filter_ordered_before",
                                                label=_("Ordered until"), widget=_date_widget())
     total_min = django_filters.NumberFilter(field_name="total", lookup_expr="gte",
-                                            label=_("Total from"), min_value=0)
+                                            label=_("Total from"), min_value=0,
+                                            max_value=MAX_AMOUNT)
     total_max = django_filters.NumberFilter(field_name="total", lookup_expr="lte",
-                                            label=_("Total up to"), min_value=0)
+                                            label=_("Total up to"), min_value=0,
+                                            max_value=MAX_AMOUNT)
     ordering = django_filters.ChoiceFilter(
         method="filter_ordering", label=_("Sort by"), empty_label=None,
         choices=[("-created", _("Newest first")), ("created", _("Oldest first")),
@@ -75,7 +81,6 @@ class OrderFilter(BootstrapFilterSet):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.form.fields["owner"].label_from_instance = _person_label
         self.customer_obj = None
 
     def search(self, queryset, name, value):
@@ -84,9 +89,10 @@ class OrderFilter(BootstrapFilterSet):
         value = value.strip()
         if not value:
             return queryset
+        # Below three characters a whole-value match (see sales.search).
         return queryset.filter(
-            Q(number__icontains=value)
-            | Q(customer_id__in=Customer.objects.filter(name__icontains=value).values("pk")))
+            like_q(value, "number")
+            | Q(customer_id__in=Customer.objects.filter(like_q(value, "name")).values("pk")))
 
     def filter_customer(self, queryset, name, value):
         if not value:

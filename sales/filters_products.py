@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import django_filters
-from django.db.models import F, Q
+from django.db.models import F
 from django.utils.translation import gettext_lazy as _
 
 from crm.filters import BootstrapFilterSet
 from sales.models import Product
+from sales.search import like_q
 
 ORDERINGS = {
     "name": ("name", "id"),
@@ -51,7 +52,8 @@ class ProductFilter(BootstrapFilterSet):
         value = value.strip()
         if not value:
             return queryset
-        return queryset.filter(Q(sku__icontains=value) | Q(name__icontains=value))
+        # Below three characters a whole-value match (see sales.search).
+        return queryset.filter(like_q(value, "sku", "name"))
 
     def filter_active(self, queryset, name, value):
         if value == "yes":

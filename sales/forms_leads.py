@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Team
 from crm.forms import VersionedModelForm
+from customers.autocomplete import UserAutocomplete
 from customers.models import DictionaryEntry
 from customers.permissions import policy_for
 from sales.models import Lead, LeadAssignmentRule, LeadScoreRule, WebForm
@@ -59,6 +60,9 @@ def _users_field(field, instance=None, name="", empty=NOBODY):
         "first_name", "last_name", "email")
     field.label_from_instance = person_label
     field.empty_label = empty
+    # An autocomplete: the page renders the chosen user only, never every active user.
+    field.widget = UserAutocomplete(placeholder=empty)
+    field.widget.choices = field.choices
 
 
 class LeadFormMixin:

@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Team
 from crm.forms import VersionedModelForm
+from customers.autocomplete import UserAutocomplete
 from customers.models import Contact, Customer
 from customers.selectors import customer_list_for_user
 from sales.models import DevelopmentPlan, Opportunity, PipelineStage
@@ -69,20 +70,30 @@ class OpportunityForm(VersionedModelForm):
         else:
             self.fields["contact"].queryset = Contact.objects.none()
             self.fields["contact"].widget = forms.HiddenInput()
-        users = get_user_model().objects.filter(is_active=True)
-        keep_owner = Q(pk=instance.owner_id) if instance.owner_id else Q()
-        self.fields["owner"].queryset = users.filter(Q(is_active=True) | keep_owner).order_by(
-            "first_name", "last_name", "email")
-        self.fields["owner"].label_from_instance = _person_label
-        self.fields["owner"].empty_label = _("Me")
+        # The owner is an autocomplete (a select of every user is no choice): the widget
+        # renders the chosen option only. The current owner stays valid even if inactive.
+        keep_owner = Q(pk=instance.owner_id) if instance.owner_id else Q(pk__in=[])
+        owner = self.fields["owner"]
+        owner.queryset = get_user_model().objects.filter(Q(is_active=True) | keep_owner)
+        owner.label_from_instance = _person_label
         teams = Team.objects.all() if user.is_admin else Team.objects.filter(
             Q(members=user) | Q(manager=user) | (Q(pk=instance.team_id) if instance.team_id
                                                  else Q(pk__in=[]))).distinct()
         self.fields["team"].queryset = teams.order_by("name")
-        self.fields["team"].empty_label = _("The customer's team")
+        if editing:
+            # On edit the current owner and team are preselected; an emptied owner or team
+            # keeps the current one (never NULL: the record would drop out of everyone's
+            # reach but the admins').
+            owner.empty_label = _("Keep the current owner")
+            self.fields["team"].empty_label = _("Keep the current team")
+        else:
+            owner.empty_label = _("Me")
+            self.fields["team"].empty_label = _("The customer's team")
         for name in ("stage", "contact", "owner", "team"):
             if name in self.fields:
                 self.fields[name].to_field_name = "uuid"
+        owner.widget = UserAutocomplete(placeholder=owner.empty_label)
+        owner.widget.choices = owner.choices
         self.helper = FormHelper()
         self.helper.form_tag = False
         rows = []
@@ -126,6 +137,10 @@ class OpportunityForm(VersionedModelForm):
                 data.pop("stage", None)
         else:
             data.pop("stage", None)
+            # Emptied owner or team: keep the current one.
+            for name in ("owner", "team"):
+                if data.get(name) is None:
+                    data.pop(name, None)
         return data
 
 
@@ -160,6 +175,9 @@ class StepResultForm(forms.Form):
     result = forms.CharField(label=_("Result"), widget=forms.Textarea(attrs={"rows": 2}),
                              max_length=5000)
     done = forms.BooleanField(label=_("Done"), required=False, initial=True)
+    # The step's version when the page was drawn: a stale post is refused (optimistic lock).
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1, error_messages={
+        "required": _("The form was incomplete; nothing was saved. Reload the page.")})
 
 
 class PlanCloseForm(forms.Form):

@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import Team
 from crm.filters import BootstrapFilterSet
 from crm.forms import VersionedModelForm
+from sales.autocomplete import UserFilter, user_autocomplete
 from sales.models import SalesTarget
 from sales.permissions import sales_policy_for
 
@@ -42,6 +43,7 @@ class SalesTargetForm(VersionedModelForm):
         super().__init__(*args, **kwargs)
         self.fields["user"].queryset = manageable_users(actor)
         self.fields["team"].queryset = manageable_teams(actor)
+        user_autocomplete(self.fields["user"])
         self.fields["user"].help_text = _("A rep's target, or …")
         self.fields["team"].help_text = _("… a team's target (set one of the two).")
         if not self.instance.pk:
@@ -73,7 +75,7 @@ class TargetFilter(BootstrapFilterSet):
     starting_until = django_filters.DateFilter(
         field_name="period_start", lookup_expr="lte", label=_("Starting until"),
         widget=forms.DateInput(attrs={"type": "date"}))
-    user = django_filters.ModelChoiceFilter(
+    user = UserFilter(
         queryset=lambda request: get_user_model().objects.filter(is_active=True).order_by(
             "first_name", "email"), label=_("User"), empty_label=_("Any user"))
     team = django_filters.ModelChoiceFilter(queryset=lambda request: Team.objects.order_by(

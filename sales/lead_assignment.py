@@ -45,6 +45,17 @@ def _next_after(members: list, last_id: int | None):
     return members[0]
 
 
+def last_web_form_owner_query(web_form: WebForm):
+    return (Lead.objects.filter(web_form=web_form).order_by("-id")
+            .values_list("owner_id", flat=True)[:1])
+
+
+def last_web_form_owner(web_form: WebForm) -> int | None:
+    """The owner of the form's newest lead (None when it has none or nobody owns it)."""
+    row = list(last_web_form_owner_query(web_form))
+    return row[0] if row else None
+
+
 def _web_form_assignment(web_form: WebForm) -> Assignment | None:
     if web_form.owner_id is not None:
         owner = get_user_model().objects.filter(pk=web_form.owner_id, is_active=True).first()
@@ -54,9 +65,9 @@ def _web_form_assignment(web_form: WebForm) -> Assignment | None:
         # The form row is the lock that makes concurrent submissions take turns.
         WebForm.objects.select_for_update().filter(pk=web_form.pk).first()
         members = _active_members(web_form.team_id)
-        last = (Lead.objects.filter(web_form=web_form, team_id=web_form.team_id,
-                                    owner__isnull=False)
-                .order_by("-created_at", "-id").values_list("owner_id", flat=True).first())
+        # The newest lead of the form (highest id) gives the turn: read while the form row
+        # is locked, so it must be cheap: last_web_form_owner() reads one row.
+        last = last_web_form_owner(web_form)
         owner = _next_after(members, last)
         if owner is not None:
             return Assignment(owner=owner, team=web_form.team, via="web_form")

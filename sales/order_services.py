@@ -44,6 +44,10 @@ def _can(actor, action: str, order: Order) -> None:
         raise PermissionDenied
 
 
+# NUMERIC(14, 2): the largest amount an order, a line or an opportunity can hold.
+MAX_AMOUNT = Decimal("1e12")
+
+
 def line_total(quantity: int, unit_price: Decimal, discount_percent: Decimal) -> Decimal:
     """quantity x unit price less the discount, rounded to the cent (half up)."""
     gross = Decimal(quantity) * Decimal(unit_price)
@@ -107,6 +111,14 @@ def _clean_lines(lines, currency: str) -> list[OrderLine]:
             discount_percent=discount, description=(line.get("description") or "")[:200],
             line_total=line_total(quantity, unit_price, discount) if quantity >= 1 else CENT * 0,
         ))
+    if not errors:
+        # The amounts are NUMERIC(14, 2): a total past that would fail in the database.
+        for n, line in enumerate(cleaned, start=1):
+            if line.line_total >= MAX_AMOUNT:
+                errors.append(_("Line %(n)d: the line total is too large.") % {"n": n})
+        if not errors and sum((line.line_total for line in cleaned),
+                              Decimal("0.00")) >= MAX_AMOUNT:
+            errors.append(_("The order total is too large: split it into several orders."))
     if errors:
         raise ApplicationError(" ".join(errors), extra={"lines": errors})
     return cleaned

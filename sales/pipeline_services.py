@@ -83,6 +83,10 @@ def opportunity_update(*, actor, opportunity: Opportunity, data: dict,
         raise PermissionDenied
     stage = data.pop("stage", None)
     data = {k: v for k, v in data.items() if k in OPPORTUNITY_FIELDS}
+    # An opportunity always has an owner; a missing owner or team means "keep the current".
+    for name in ("owner", "team"):
+        if name in data and data[name] is None:
+            del data[name]
     if "customer" in data and data["customer"].pk != opportunity.customer_id:
         probe = Opportunity(customer=data["customer"], contact=data.get("contact"))
         _check_customer(actor, probe)

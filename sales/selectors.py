@@ -4,7 +4,7 @@ record, or 404 when it is not visible, or 403 when it is visible but `action` is
 
 from __future__ import annotations
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
 from django.http import Http404
 
@@ -34,7 +34,7 @@ def _visible(user, qs: QuerySet, model_name: str, prefix: str = "") -> QuerySet:
 def _get(qs: QuerySet, uuid):
     try:
         return qs.get(uuid=uuid)
-    except (qs.model.DoesNotExist, ValueError, TypeError) as exc:
+    except (qs.model.DoesNotExist, ValueError, TypeError, ValidationError) as exc:
         raise Http404 from exc
 
 

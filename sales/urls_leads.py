@@ -2,12 +2,14 @@
 
 from django.urls import path
 
+from sales import autocomplete
 from sales.views import leads, webforms
 
 urlpatterns = [
     path("", leads.lead_list, name="lead_list"),
     path("new/", leads.lead_create, name="lead_create"),
     path("trash/", leads.lead_trash, name="lead_trash"),
+    path("owners/", autocomplete.owners, name="autocomplete_owners"),
     path("rules/", webforms.rule_list, name="lead_rules"),
     path("rules/<slug:kind>/new/", webforms.rule_create, name="lead_rule_create"),
     path("rules/<slug:kind>/<uuid:uuid>/", webforms.rule_edit, name="lead_rule_edit"),

@@ -6,7 +6,7 @@ picks an agent among its team's ACTIVE members holding the Support or Manager ro
   row is locked (SELECT ... FOR UPDATE) so that two tickets created at once never get the same
   "next" agent;
 - least_open: the agent with the fewest open tickets, in one grouped query; ties go to the
-  first by name, then id.
+  first by name, then id. The rule row is locked before counting, for the same reason.
 No matching rule, or a rule whose team has no agent: the ticket stays "new" in the pool.
 """
 
@@ -61,8 +61,13 @@ def pick_round_robin(rule):
 
 
 def pick_least_open(rule):
-    from service.models import Ticket
+    """The agent with the fewest open tickets. The rule row is locked first (like
+    round_robin): a second ticket created at the same time waits until the first is committed
+    with its assignee, so its count (a new statement under READ COMMITTED) sees it and the two
+    do not both go to the same agent."""
+    from service.models import AssignmentRule, Ticket
 
+    AssignmentRule.objects.select_for_update().filter(pk=rule.pk).values_list("pk").first()
     return (
         team_agents(rule.team)
         .annotate(open_tickets=Count("assigned_tickets",

@@ -17,15 +17,17 @@ from django.db.models import (
     Q,
     Value,
 )
-from django.db.models.functions import Cast, Concat
+from django.db.models.functions import Cast
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Team
 from crm import pagination
 from crm.filters import BootstrapFilterSet
+from customers.autocomplete import UserAutocomplete
 from customers.models import DictionaryEntry
-from service.forms import AGENT_ROLES, person_label
+from sales.search import like_q
+from service.forms import person_label
 from service.models import Ticket
 from service.models.tickets import DUE_AT, FAR_FUTURE, PRIORITY_RANK  # noqa: F401
 
@@ -47,10 +49,16 @@ def _date_widget():
 
 
 class PersonFilter(django_filters.ModelChoiceFilter):
+    """A user filter as an autocomplete: the page renders the chosen user only."""
+
     @property
     def field(self):
         field = super().field
         field.label_from_instance = person_label
+        if not isinstance(field.widget, UserAutocomplete):
+            field.widget = UserAutocomplete(attrs={"class": "form-select"},
+                                            placeholder=field.empty_label)
+            field.widget.choices = field.choices
         return field
 
 
@@ -109,8 +117,8 @@ class TicketFilter(BootstrapFilterSet):
         value = value.strip()[:100]
         if not value:
             return queryset
-        return queryset.filter(Q(number__icontains=value) | Q(subject__icontains=value)
-                               | Q(requester_email__icontains=value))
+        # Below three characters a whole-value match (see sales.search).
+        return queryset.filter(like_q(value, "number", "subject", "requester_email"))
 
     def filter_status(self, queryset, name, value):
         if value == OPEN:
@@ -121,8 +129,7 @@ class TicketFilter(BootstrapFilterSet):
         value = value.strip()[:100]
         if not value:
             return queryset
-        return queryset.filter(Q(customer__name__icontains=value)
-                               | Q(customer__code__icontains=value))
+        return queryset.filter(like_q(value, "customer__name", "customer__code"))
 
     def filter_created_after(self, queryset, name, value):
         start = _start_of(value)
@@ -154,9 +161,9 @@ class TicketFilter(BootstrapFilterSet):
         return any(self._clean(name) not in (None, "") for name in ADVANCED)
 
     def load_choices(self) -> None:
-        """The categories, teams and agents for the filter bar (and the bulk form) in ONE
-        query: a UNION ALL of the three small lists. Only the widgets get the lists; a chosen
-        value is still validated against the field's queryset."""
+        """The categories and teams for the filter bar in ONE query: a UNION ALL of the two
+        small lists. Only the widgets get the lists; a chosen value is still validated against
+        the field's queryset. The assignee is an autocomplete (never every agent)."""
         kind = CharField()
         categories = DictionaryEntry.objects.filter(
             kind=DictionaryEntry.Kind.TICKET_CATEGORY, is_active=True,
@@ -166,26 +173,20 @@ class TicketFilter(BootstrapFilterSet):
                                          "name", Value("", output_field=kind),
                                          Value("", output_field=kind),
                                          Value(0, output_field=IntegerField()))
-        agents = (get_user_model().objects.filter(is_active=True, groups__name__in=AGENT_ROLES)
-                  .values_list(Value("agent", output_field=kind), Cast("uuid", kind),
-                               Concat("first_name", Value(" "), "last_name", output_field=kind),
-                               "email", Cast("id", kind), Value(0, output_field=IntegerField())))
         lists: dict[str, list] = {"category": [], "team": [], "agent": []}
         seen = set()
         for grp, uuid, label, email, _pk, _order in categories.order_by().union(
-                teams.order_by(), agents.order_by(), all=True).order_by():
+                teams.order_by(), all=True).order_by():
             if (grp, uuid) in seen:
                 continue
             seen.add((grp, uuid))
             lists[grp].append((uuid, (label or "").strip() or email))
         lists["category"].sort(key=lambda c: c[1].lower())
         lists["team"].sort(key=lambda c: c[1].lower())
-        lists["agent"].sort(key=lambda c: c[1].lower())
         form = self.form
-        for name, grp in (("category", "category"), ("team", "team"), ("assignee", "agent")):
+        for name, grp in (("category", "category"), ("team", "team")):
             field = form.fields[name]
             field.widget.choices = [("", field.empty_label), *lists[grp]]
-        self.agent_choices = lists["agent"]
 
 
 # --- keyset pages over annotated sorts ------------------------------------------------------------

@@ -6,10 +6,12 @@ from __future__ import annotations
 from django import forms
 from django.contrib.auth import get_user_model
 from django.http import Http404
+from django.urls import reverse_lazy
 from django.utils.translation import gettext_lazy as _
 
 from accounts import roles
 from crm.forms import VersionedModelForm
+from customers.autocomplete import UserAutocomplete
 from customers.models import Contact, DictionaryEntry
 from customers.selectors import customer_get_for_user
 from service.models import Ticket
@@ -33,6 +35,16 @@ def person_label(user) -> str:
 class AgentChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, obj):
         return person_label(obj)
+
+
+def agent_autocomplete(field, *, team=None, css="form-select"):
+    """The agent select as an autocomplete (customers.autocomplete): the page renders the chosen
+    agent only; the endpoint offers the agents (of `team` when given)."""
+    extra = f"team={team.uuid}" if team is not None else ""
+    field.widget = UserAutocomplete(attrs={"class": css}, url=reverse_lazy(
+        "service:ticket_agent_options"), extra_query=extra,
+        placeholder=str(field.empty_label or ""))
+    field.widget.choices = field.choices
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -219,7 +231,7 @@ class AssignForm(forms.Form):
     def __init__(self, *args, team=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["assignee"].queryset = agent_queryset(team)
-        self.fields["assignee"].widget.attrs["class"] = "form-select"
+        agent_autocomplete(self.fields["assignee"], team=team)
         self.fields["note"].widget.attrs["class"] = "form-control"
 
 
@@ -253,4 +265,4 @@ class BulkAssignForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["assignee"].queryset = agent_queryset()
-        self.fields["assignee"].widget.attrs["class"] = "form-select form-select-sm"
+        agent_autocomplete(self.fields["assignee"], css="form-select form-select-sm")

@@ -13,9 +13,10 @@ import os
 from datetime import datetime, timedelta
 
 from django.contrib.contenttypes.models import ContentType
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import FieldDoesNotExist, PermissionDenied, ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 
 from accounts import roles
@@ -76,11 +77,21 @@ SWEEP_BATCH = 1000
 
 
 # --- helpers ----------------------------------------------------------------------------------
-def _fail_on_invalid(exc: ValidationError):
+def _field_label(model, field: str) -> str:
+    """The field's verbose name for the user ("Subject"), never its code name."""
+    if not field or field == "__all__" or model is None:
+        return ""
+    try:
+        return capfirst(str(model._meta.get_field(field).verbose_name))
+    except FieldDoesNotExist:
+        return ""
+
+
+def _fail_on_invalid(exc: ValidationError, model=Ticket):
     messages = []
     if hasattr(exc, "message_dict"):
         for field, errors in exc.message_dict.items():
-            label = field if field != "__all__" else ""
+            label = _field_label(model, field)
             messages.extend(f"{label}: {e}" if label else str(e) for e in errors)
     else:
         messages = list(exc.messages)
@@ -533,7 +544,7 @@ def feedback_create(*, actor, data: dict) -> Feedback:
     try:
         feedback.full_clean()
     except ValidationError as exc:
-        _fail_on_invalid(exc)
+        _fail_on_invalid(exc, Feedback)
     feedback.save()
     event_record(name="feedback.created", actor=actor, customer_id=customer.pk,
                  subject=feedback, payload={"kind": feedback.kind, "body": feedback.body[:200],

@@ -7,6 +7,7 @@ urlpatterns = [
     path("", tickets.ticket_list, name="ticket_list"),
     path("new/", tickets.ticket_create, name="ticket_create"),
     path("bulk-assign/", tickets.ticket_bulk_assign, name="ticket_bulk_assign"),
+    path("lookup/agents/", tickets.ticket_agent_options, name="ticket_agent_options"),
     path("lookup/contacts/", tickets.ticket_contact_options, name="ticket_contact_options"),
     path("lookup/<slug:kind>/", tickets.ticket_lookup, name="ticket_lookup"),
     path("<uuid:uuid>/", tickets.ticket_detail, name="ticket_detail"),

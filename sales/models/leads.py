@@ -144,6 +144,9 @@ class Lead(BaseModel):
             models.Index(fields=["email"], name="lead_email_exact"),
             models.Index(fields=["-deleted_at", "-id"], name="lead_trash",
                          condition=Q(deleted_at__isnull=False)),
+            # A web form's round-robin asks for the owner of its newest lead.
+            models.Index(fields=["web_form", "-id"], name="lead_web_form_newest",
+                         condition=Q(web_form__isnull=False)),
         ]
 
     def __str__(self) -> str:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from django import forms
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
+from django.contrib.humanize.templatetags.humanize import intcomma
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, JsonResponse
 from django.shortcuts import render
@@ -93,11 +94,18 @@ def board_move(request):
     queryset = _filtered(request, request.GET)[1]
     stages = list(stage_list())
     totals = board_totals(queryset, [s.pk for s in stages])
-    empty = {"count": 0, "total": 0, "other_currency": 0}
+    empty = {"count": 0, "total": 0, "other_currency": 0, "capped": False}
 
     def column(stage):
         data = totals.get(stage.pk, empty)
-        return {"stage": stage.pk, "count": data["count"], "total": str(data["total"]),
+        if data["capped"]:
+            # Past the cap: "10,000+" and no total (totals are exact or not shown).
+            return {"stage": stage.pk, "count": data["count"], "capped": True,
+                    "count_display": f"{intcomma(data['count'])}+", "total": None,
+                    "total_display": _("Narrow the filters to see the total"),
+                    "other_currency": 0}
+        return {"stage": stage.pk, "count": data["count"], "capped": False,
+                "count_display": str(data["count"]), "total": str(data["total"]),
                 "total_display": floatformat(data["total"], "2g"),
                 "other_currency": data["other_currency"]}
 

@@ -18,10 +18,12 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from crm.pagination import PAGE_SIZE, keyset_paginate
+from customers.autocomplete import UserAutocomplete, person_label
 from sales.filters_board import owner_choices, team_choices
 from sales.forecast import add_months, drill_queryset, forecast_build, month_start
 
 MONTH_RE = re.compile(r"^(\d{4})-(\d{2})$")
+MIN_YEAR, MAX_YEAR = 1900, 9997
 RANGE_CHOICES = [(3, gettext_lazy("3 months")), (6, gettext_lazy("6 months")),
                  (12, gettext_lazy("12 months"))]
 
@@ -38,9 +40,15 @@ class MonthField(forms.Field):
         try:
             if not match:
                 raise ValueError
-            return datetime.date(int(match[1]), int(match[2]), 1)
+            month = datetime.date(int(match[1]), int(match[2]), 1)
         except ValueError:
             raise ValidationError(_("Enter a month as YYYY-MM.")) from None
+        if not MIN_YEAR <= month.year <= MAX_YEAR:
+            # The range (up to 24 months) and the quarters around it must stay in the
+            # calendar PostgreSQL and Python share.
+            raise ValidationError(_("Choose a month between %(min)d and %(max)d.")
+                                  % {"min": MIN_YEAR, "max": MAX_YEAR})
+        return month
 
     def prepare_value(self, value):
         return value.strftime("%Y-%m") if isinstance(value, datetime.date) else value
@@ -52,13 +60,18 @@ class ForecastForm(forms.Form):
                                     coerce=int, required=False, empty_value=6)
     owner = forms.ModelChoiceField(label=gettext_lazy("Owner"), queryset=owner_choices(),
                                    to_field_name="uuid", required=False,
-                                   empty_label=gettext_lazy("Any owner"))
+                                   empty_label=gettext_lazy("Any owner"),
+                                   widget=UserAutocomplete)
     team = forms.ModelChoiceField(label=gettext_lazy("Team"), queryset=team_choices(),
                                   to_field_name="uuid", required=False,
                                   empty_label=gettext_lazy("Any team"))
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        # The owner is an autocomplete: the page renders the chosen user only.
+        owner = self.fields["owner"]
+        owner.label_from_instance = person_label
+        owner.widget.placeholder = str(owner.empty_label)
         for name, field in self.fields.items():
             field.widget.attrs.setdefault(
                 "class", "form-select" if name != "start" else "form-control")
@@ -124,7 +137,8 @@ def _attach_queries(result, scope: dict) -> None:
     for p in result.quarter_rows:
         first = max(p.start, result.start)
         p.partial = p.months < 3
-        p.label = f"{p.start.year} Q{(p.start.month - 1) // 3 + 1}"
+        p.label = _("%(year)d Q%(quarter)d") % {"year": p.start.year,
+                                                 "quarter": (p.start.month - 1) // 3 + 1}
         p.query = urlencode({"start": _month(first), "months": p.months, **scope})
     for row in result.rep_rows:
         row.query = urlencode({**whole, **scope, "owner": row.code or "none"})

@@ -79,8 +79,10 @@ def opportunity_list(request):
     partial = _partial(request)
     filterset = OpportunityFilter(request.GET or None,
                                   queryset=opportunity_list_for_user(request.user))
-    # The totals query counts the filtered set too: no separate COUNT.
-    totals = filterset.totals()
+    # The totals (one capped query, which counts the filtered set too) are shown above the
+    # first page only: the htmx "next" pages (?after=) append rows without them.
+    first_page = not request.GET.get("after")
+    totals = filterset.totals() if first_page else None
     page = keyset_paginate(filterset.qs, ordering=filterset.keyset_ordering(),
                            after=request.GET.get("after"), page_size=PAGE_SIZE, count=False)
     context = {
@@ -225,6 +227,15 @@ def opportunity_edit(request, uuid):
         except (ApplicationError, ValidationError) as exc:
             _service_error(form, exc)
         else:
+            if not sales_policy_for(request.user).can_view("opportunity", opportunity):
+                # Handed to someone outside the user's reach: say so rather than 404.
+                messages.warning(request, _(
+                    "Opportunity “%(name)s” was saved. It now belongs to %(owner)s and is no "
+                    "longer among the opportunities you can see.") % {
+                    "name": opportunity.name,
+                    "owner": opportunity.owner.get_full_name() or opportunity.owner.email
+                    if opportunity.owner_id else _("nobody")})
+                return redirect("sales:opportunity_list")
             messages.success(request, _("Opportunity “%(name)s” was saved.")
                              % {"name": opportunity.name})
             return redirect("sales:opportunity_detail", uuid=opportunity.uuid)

@@ -8,6 +8,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -86,12 +87,12 @@ def order_detail(request, uuid):
 @require_POST
 def order_action(request, uuid, action):
     order = order_get_for_user(request.user, uuid)
-    run = ACTIONS.get(action)
-    if run is None:
-        messages.error(request, _("Unknown action."))
-        return redirect("sales:order_detail", uuid=order.uuid)
+    # The permission first (a read-only user is refused whatever the action), then the action.
     if not sales_policy_for(request.user).can("confirm", order, "order"):
         raise PermissionDenied
+    run = ACTIONS.get(action)
+    if run is None:
+        raise Http404
     try:
         version = int(request.POST.get("version", ""))
     except ValueError:

@@ -140,7 +140,8 @@ def step_result(request, uuid, step_uuid):
         try:
             plan_services.step_record_result(actor=request.user, step=step,
                                              result=form.cleaned_data["result"],
-                                             done=form.cleaned_data["done"])
+                                             done=form.cleaned_data["done"],
+                                             expected_version=form.cleaned_data["version"])
         except (ApplicationError, ValidationError) as exc:
             errors[step.pk] = _message(exc)
     else:

@@ -10,7 +10,6 @@ import copy
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Q
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -23,6 +22,7 @@ from sales.filters_products import ProductFilter, low_stock
 from sales.forms_orders import product_label
 from sales.forms_products import ProductForm, StockAdjustForm
 from sales.models import StockMovement
+from sales.search import like_q
 from sales.selectors import product_get_for_user, product_list_for_user
 
 LOW_STOCK_ORDERING = ("stock_quantity", "id")
@@ -183,7 +183,7 @@ def product_lookup(request):
     if not query or "\x00" in query:
         return JsonResponse({"results": []})
     products = (product_list_for_user(request.user).filter(is_active=True)
-                .filter(Q(sku__icontains=query) | Q(name__icontains=query))
+                .filter(like_q(query, "sku", "name"))
                 .order_by("name", "id")
                 .only("uuid", "sku", "name", "price", "currency", "stock_quantity")
                 [:LOOKUP_LIMIT])

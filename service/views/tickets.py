@@ -11,8 +11,7 @@ from collections import defaultdict
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Q
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -23,8 +22,10 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts import roles
 from crm.exceptions import ApplicationError
+from customers.autocomplete import person_label
 from customers.models import Contact
 from customers.selectors import customer_get_for_user, customer_list_for_user
+from sales.search import like_q
 from service.filters import TicketFilter, keyset_page
 from service.forms import (
     AssignForm,
@@ -115,10 +116,7 @@ def ticket_list(request):
         return render(request, "service/tickets/_ticket_results.html", context)
     filterset.load_choices()
     if can_bulk:
-        form = BulkAssignForm(auto_id="bulk_%s")
-        form.fields["assignee"].widget.choices = [
-            ("", form.fields["assignee"].empty_label), *filterset.agent_choices]
-        context["bulk_form"] = form
+        context["bulk_form"] = BulkAssignForm(auto_id="bulk_%s")
     return render(request, "service/tickets/ticket_list.html", context)
 
 
@@ -219,6 +217,12 @@ def _detail_context(request, ticket, *, reply_form=None, assign_form=None):
                                          initial={"version": ticket.version,
                                                   "assignee": ticket.assignee.uuid
                                                   if ticket.assignee_id else None})
+        if assign_form is None:
+            # The autocomplete renders the chosen agent only: the ticket already holds it, so
+            # no lookup query.
+            form.fields["assignee"].widget.choices = [
+                (str(ticket.assignee.uuid), person_label(ticket.assignee))
+            ] if ticket.assignee_id else []
         context["assign_form"] = form
         context["can_take"] = (ticket.assignee_id != request.user.pk
                                and request.user.has_role(roles.SUPPORT, roles.MANAGER,
@@ -416,6 +420,30 @@ def ticket_edit(request, uuid):
 # --- search fields of the form (htmx fragments) ------------------------------------------------
 @login_required
 @require_GET
+def ticket_agent_options(request):
+    """JSON for the assignee autocompletes: up to 20 agents (of ?team=<uuid> when given) whose
+    name or e-mail starts with ?q= (customers.autocomplete's matching)."""
+    from accounts.models import Team
+    from customers.autocomplete import user_matches
+    from service.forms import agent_queryset
+
+    if not request.user.has_perm("service.view_ticket"):
+        raise PermissionDenied
+    team = None
+    if request.GET.get("team"):
+        try:
+            team = Team.objects.filter(uuid=request.GET["team"]).first()
+        except (ValidationError, ValueError):
+            team = None
+    q = " ".join((request.GET.get("q") or "").split())[:100]
+    found = user_matches(q, base=agent_queryset(team)).only(
+        "uuid", "first_name", "last_name", "email")
+    return JsonResponse({"results": [{"id": str(u.uuid), "text": person_label(u)}
+                                     for u in found]})
+
+
+@login_required
+@require_GET
 def ticket_lookup(request, kind):
     """Up to 20 customers (visible to the user), orders (by number) or products (by SKU or
     name) matching ?q=, as radio choices for the ticket form."""
@@ -430,10 +458,10 @@ def ticket_lookup(request, kind):
         if kind == "customer":
             rows = list(customer_list_for_user(request.user).select_related(None)
                         .prefetch_related(None).filter(
-                Q(name__icontains=q) | Q(code__icontains=q)).order_by("name", "id")
+                like_q(q, "name", "code")).order_by("name", "id")
                 .only("uuid", "name", "code")[:LOOKUP_LIMIT])
         elif kind == "order":
-            qs = order_list_for_user(request.user).filter(number__icontains=q)
+            qs = order_list_for_user(request.user).filter(like_q(q, "number"))
             customer = request.GET.get("customer")
             if customer:
                 try:
@@ -443,7 +471,7 @@ def ticket_lookup(request, kind):
             rows = list(qs.order_by("-id")[:LOOKUP_LIMIT])
         elif kind == "product":
             rows = list(product_list_for_user(request.user).filter(
-                Q(sku__icontains=q) | Q(name__icontains=q)).order_by("sku", "id")
+                like_q(q, "sku", "name")).order_by("sku", "id")
                 .only("uuid", "sku", "name")[:LOOKUP_LIMIT])
         else:
             raise Http404

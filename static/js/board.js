@@ -49,8 +49,10 @@
     columns.forEach(function (data) {
       var col = column(data.stage);
       if (!col) { return; }
-      col.querySelector("[data-count]").textContent = data.count;
+      col.querySelector("[data-count]").textContent = data.count_display;
       col.querySelector("[data-total]").textContent = data.total_display;
+      var currency = col.querySelector("[data-currency]");
+      if (currency) { currency.classList.toggle("d-none", !!data.capped); }
       var other = col.querySelector("[data-other]");
       other.querySelector("[data-other-count]").textContent = data.other_currency;
       other.classList.toggle("d-none", !data.other_currency);

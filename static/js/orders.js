@@ -18,6 +18,8 @@
 
   function init(form) {
     const lookupUrl = form.dataset.lookupUrl;
+    // The translated "%(stock)s in stock" (data-stock-text): no English in the script.
+    const stockText = form.dataset.stockText || "%(stock)s";
     const body = form.querySelector("[data-lines]");
     const template = form.querySelector("template[data-line-template]");
     const total = form.querySelector("input[name$='-TOTAL_FORMS']");
@@ -56,7 +58,10 @@
       const qty = row.querySelector("[data-quantity]");
       if (!qty.value) qty.value = "1";
       const hint = row.querySelector("[data-product-hint]");
-      if (hint) hint.textContent = `${product.stock} in stock · ${product.price} ${product.currency}`;
+      if (hint) {
+        const stock = stockText.replace("%(stock)s", String(product.stock));
+        hint.textContent = `${stock} · ${product.price} ${product.currency}`;
+      }
       recalc();
     }
 

@@ -135,7 +135,7 @@ def test_the_board_query_count_does_not_grow_with_opportunities(client_for, rep,
     client.get(BOARD)
 
     def measure():
-        with django_assert_num_queries(10) as ctx:
+        with django_assert_num_queries(9) as ctx:
             response = client.get(BOARD)
         assert response.status_code == 200
         return ctx
@@ -256,3 +256,36 @@ def test_it_adds_the_pipeline_entry_to_the_navigation(client_for, rep, analyst, 
     nobody = UserFactory(email="nobody@example.com", roles=[])
     html = client_for(nobody).get(reverse("home")).content.decode()
     assert f'href="{BOARD}"' not in html
+
+
+# --- review fixes -------------------------------------------------------------------------------
+def test_it_caps_each_column_count_and_drops_its_sum_past_the_cap(rep, own_customer, pipeline):
+    from sales.board import board_totals
+    from sales.selectors import opportunity_list_for_user
+
+    OpportunityFactory.create_batch(3, customer=own_customer, stage=pipeline["Prospecting"],
+                                    amount=Decimal("10"))
+    OpportunityFactory(customer=own_customer, stage=pipeline["Proposal"], amount=Decimal("7"))
+    ids = [pipeline["Prospecting"].pk, pipeline["Proposal"].pk, pipeline["Won"].pk]
+    totals = board_totals(opportunity_list_for_user(rep), ids, cap=2)
+    assert totals[pipeline["Prospecting"].pk] == {"count": 2, "total": None,
+                                                  "other_currency": 0, "capped": True}
+    assert totals[pipeline["Proposal"].pk]["count"] == 1
+    assert totals[pipeline["Proposal"].pk]["total"] == Decimal("7")
+    assert pipeline["Won"].pk not in totals
+    exact = board_totals(opportunity_list_for_user(rep), ids, cap=3)
+    assert exact[pipeline["Prospecting"].pk]["total"] == Decimal("30")
+
+
+def test_it_shows_10000_plus_and_no_sum_on_a_capped_column(client_for, rep, own_customer,
+                                                            pipeline, monkeypatch):
+    from sales import board
+
+    monkeypatch.setattr(board.board_totals, "__defaults__", (2,))
+    OpportunityFactory.create_batch(3, customer=own_customer, stage=pipeline["Prospecting"])
+    response = client_for(rep).get(BOARD)
+    column = next(c for c in response.context["columns"]
+                  if c.stage == pipeline["Prospecting"])
+    assert column.capped and column.count == 2 and column.total is None
+    html = response.content.decode()
+    assert "2+</span>" in html and "Narrow the filters to see the total" in html

@@ -193,7 +193,7 @@ def test_the_forecast_query_count_does_not_grow(client_for, manager, team, own_c
     client.get(FORECAST, params)
 
     def measure():
-        with django_assert_num_queries(12):
+        with django_assert_num_queries(11):
             assert client.get(FORECAST, params).status_code == 200
 
     OpportunityFactory(customer=own_customer, expected_close_date=datetime.date(2031, 2, 1))
@@ -231,3 +231,40 @@ def test_the_analyst_reads_the_whole_forecast(client_for, analyst, book):
     assert response.status_code == 200
     assert response.context["forecast"].total.weighted == D("59400")
     assert response.context["can_edit_targets"] is False
+
+
+# --- review fixes -------------------------------------------------------------------------------
+@pytest.mark.parametrize("start", ["9998-01", "9999-12", "1899-12", "0001-01"])
+def test_it_refuses_a_month_out_of_range_with_a_clear_error(client_for, manager, pipeline,
+                                                            start):
+    response = client_for(manager).get(FORECAST, {"start": start, "months": 12})
+    assert response.status_code == 200
+    assert "Choose a month between 1900 and 9997." in response.content.decode()
+    response = client_for(manager).get(DRILL, {"start": start, "months": 24})
+    assert response.status_code == 400
+
+
+def test_it_accepts_the_last_month_of_the_range(client_for, manager, pipeline):
+    assert client_for(manager).get(FORECAST, {"start": "9997-12", "months": 12}).status_code \
+        == 200
+    assert client_for(manager).get(DRILL, {"start": "9997-12", "months": 24}).status_code \
+        == 200
+
+
+def test_it_labels_quarters_through_a_translatable_format(client_for, manager, pipeline):
+    from django.utils import translation
+
+    response = client_for(manager).get(FORECAST, {"start": "2031-01", "months": 6})
+    labels = [p.label for p in response.context["forecast"].quarter_rows]
+    assert labels[:2] == ["2031 Q1", "2031 Q2"]
+    with translation.override("de"):
+        assert translation.gettext("%(year)d Q%(quarter)d") % {"year": 2031, "quarter": 1}
+
+
+def test_it_renders_the_owner_as_an_autocomplete(client_for, manager, pipeline):
+    from tests.factories import UserFactory
+
+    UserFactory(first_name="Zebedee")
+    html = client_for(manager).get(FORECAST).content.decode()
+    assert 'data-autocomplete-url="/customers/autocomplete/users/' in html
+    assert "Zebedee" not in html

@@ -406,3 +406,111 @@ def test_it_shows_each_customer_only_what_the_user_sees(client_for, manager, rep
     mine = CustomerFactory(owner=rep, team=team)
     OpportunityFactory(name="Team deal", customer=mine)
     assert names(client_for(manager).get(LIST)) == ["Team deal"]
+
+
+# --- review fixes -------------------------------------------------------------------------------
+def test_it_keeps_the_owner_and_team_when_an_edit_leaves_them_empty(client_for, rep, deal):
+    team_id = deal.team_id
+    assert deal.owner == rep and team_id is not None
+    client = client_for(rep)
+    response = client.post(url("edit", deal), _edit_data(deal, owner="", team="",
+                                                         name="Renamed arms"))
+    assert response.status_code == 302 and response["Location"] == url("detail", deal)
+    deal.refresh_from_db()
+    assert deal.name == "Renamed arms"
+    assert deal.owner == rep and deal.team_id == team_id
+    assert client.get(url("detail", deal)).status_code == 200
+
+
+def test_it_never_saves_a_null_owner_or_team_through_the_service(rep, deal):
+    team_id = deal.team_id
+    pipeline_services.opportunity_update(actor=rep, opportunity=deal,
+                                         data={"owner": None, "team": None, "name": "Kept"},
+                                         expected_version=deal.version)
+    deal.refresh_from_db()
+    assert (deal.owner, deal.team_id, deal.name) == (rep, team_id, "Kept")
+
+
+def test_it_says_so_when_an_edit_puts_the_opportunity_out_of_reach(client_for, rep, outsider,
+                                                                   pipeline):
+    customer = CustomerFactory(owner=rep, team=None)
+    lone = OpportunityFactory(customer=customer, owner=rep, team=None, name="Lone deal")
+    client = client_for(rep)
+    response = client.post(url("edit", lone), _edit_data(lone, owner=str(outsider.uuid)),
+                           follow=True)
+    assert response.redirect_chain[-1][0] == LIST
+    html = response.content.decode()
+    assert "no longer among the opportunities you can see" in html
+    lone.refresh_from_db()
+    assert lone.owner == outsider
+
+
+@pytest.mark.parametrize("bad", ["not-a-uuid", "1234", "x" * 40])
+def test_it_answers_404_to_a_malformed_customer_on_create(client_for, rep, pipeline, bad):
+    client = client_for(rep)
+    assert client.get(CREATE, {"customer": bad}).status_code == 404
+    assert client.post(CREATE + f"?customer={bad}", {"name": "x"}).status_code == 404
+
+
+@pytest.mark.parametrize("value", ["1e200000", "1000000000001", "1e13"])
+def test_it_refuses_absurd_amount_bounds_with_a_form_error(client_for, rep, deal, value):
+    response = client_for(rep).get(LIST, {"amount_min": value})
+    assert response.status_code == 200
+    assert response.context["filter_errors"]
+    response = client_for(rep).get(LIST, {"amount_max": value})
+    assert response.status_code == 200 and response.context["filter_errors"]
+
+
+def test_it_caps_the_totals_and_shows_no_sums_past_the_cap(rep, own_customer, pipeline):
+    from sales.filters_opportunities import OpportunityFilter
+    from sales.selectors import opportunity_list_for_user
+
+    OpportunityFactory.create_batch(3, customer=own_customer, amount=Decimal("100"))
+    filterset = OpportunityFilter({}, queryset=opportunity_list_for_user(rep))
+    assert filterset.totals(cap=2) == {"count": 2, "capped": True, "amount": None,
+                                       "weighted": None}
+    exact = filterset.totals(cap=3)
+    assert exact["capped"] is False and exact["count"] == 3
+    assert exact["amount"] == Decimal("300.00") and exact["weighted"] == Decimal("30.00")
+
+
+def test_it_says_to_narrow_the_filters_when_the_set_is_past_the_cap(client_for, rep,
+                                                                    own_customer, pipeline,
+                                                                    monkeypatch):
+    from sales import filters_opportunities
+
+    monkeypatch.setattr(filters_opportunities.OpportunityFilter.totals, "__defaults__", (2,))
+    OpportunityFactory.create_batch(3, customer=own_customer)
+    response = client_for(rep).get(LIST)
+    html = response.content.decode()
+    assert response.context["totals"]["capped"] is True
+    assert 'data-testid="totals-capped"' in html and "narrow the filters" in html
+    assert 'data-testid="total-amount"' not in html
+
+
+def test_it_computes_the_totals_for_the_first_page_only(client_for, rep, own_customer,
+                                                        pipeline):
+    OpportunityFactory.create_batch(55, customer=own_customer)
+    client = client_for(rep)
+    first = client.get(LIST)
+    assert first.context["totals"]["count"] == 55
+    with CaptureQueriesContext(connection) as ctx:
+        second = client.get(LIST, {"after": first.context["page"].next_cursor},
+                            headers={"HX-Request": "true"})
+    assert second.context["totals"] is None
+    assert 'data-testid="totals"' not in second.content.decode()
+    assert not any("SUM(" in q["sql"] for q in ctx.captured_queries)
+
+
+def test_it_renders_owner_selects_as_autocompletes(client_for, rep, deal):
+    from tests.factories import UserFactory
+
+    UserFactory(first_name="Zebedee", last_name="Unlisted")
+    client = client_for(rep)
+    for response in (client.get(LIST), client.get(url("edit", deal)), client.get(CREATE)):
+        html = response.content.decode()
+        assert 'data-autocomplete-url="/customers/autocomplete/users/' in html
+        assert "Zebedee" not in html
+    # The chosen owner is still rendered (and posted as its uuid).
+    html = client.get(LIST, {"owner": str(rep.uuid)}).content.decode()
+    assert f'value="{rep.uuid}" selected' in html

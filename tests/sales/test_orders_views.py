@@ -5,6 +5,7 @@ the 360 page's purchase history panel and the timeline. Access and query counts 
 from __future__ import annotations
 
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from django.db import connection
@@ -336,3 +337,81 @@ def test_it_offers_the_nav_entries_by_permission(client_for, rep):
 
     keys = [item.key for item in items_for(rep)]
     assert "sales.orders" in keys and "sales.products" in keys
+
+
+# --- review fixes -------------------------------------------------------------------------------
+ORDERS = reverse("sales:order_list")
+
+
+@pytest.mark.parametrize("bad", ["not-a-uuid", "1234", "x" * 40])
+def test_it_answers_404_to_a_malformed_customer_on_create(client_for, rep, bad):
+    client = client_for(rep)
+    create = reverse("sales:order_create")
+    assert client.get(create, {"customer": bad}).status_code == 404
+    assert client.post(create + f"?customer={bad}", {"notes": ""}).status_code == 404
+
+
+def test_it_refuses_an_unknown_action_after_the_permission(client_for, analyst, rep, order):
+    unknown = reverse("sales:order_action", args=[order.uuid, "explode"])
+    # The read-only analyst is refused whatever the action; the owner gets 404 for nonsense.
+    assert client_for(analyst).post(unknown, {"version": order.version}).status_code == 403
+    assert client_for(rep).post(unknown, {"version": order.version}).status_code == 404
+    order.refresh_from_db()
+    assert order.status == Order.Status.DRAFT
+
+
+@pytest.mark.parametrize("value", ["1e200000", "1000000000001"])
+def test_it_refuses_absurd_total_bounds_with_a_form_error(client_for, rep, order, value):
+    for name in ("total_min", "total_max"):
+        response = client_for(rep).get(ORDERS, {name: value})
+        assert response.status_code == 200
+        assert "less than or equal to" in response.content.decode()
+
+
+def test_it_refuses_an_order_total_past_the_column_with_a_clear_message(rep, own_customer,
+                                                                         widget, gadget):
+    from crm.exceptions import ApplicationError
+
+    with pytest.raises(ApplicationError, match="too large"):
+        svc.order_create(actor=rep, customer=own_customer, lines=[
+            {"product": widget, "quantity": 1_000_000, "unit_price": Decimal("999999999")}])
+    with pytest.raises(ApplicationError, match="order total is too large"):
+        svc.order_create(actor=rep, customer=own_customer, lines=[
+            {"product": widget, "quantity": 1, "unit_price": Decimal("999999999999")},
+            {"product": gadget, "quantity": 1, "unit_price": Decimal("999999999999")}])
+    assert not Order.objects.exists()
+
+
+def test_it_matches_short_search_terms_exactly(client_for, rep, own_customer, widget):
+    CustomerFactory(name="Ab", owner=rep, team=own_customer.team)
+    named = CustomerFactory(name="Ab", owner=rep, team=own_customer.team)
+    other = CustomerFactory(name="Abacus", owner=rep, team=own_customer.team)
+    exact = svc.order_create(actor=rep, customer=named, lines=[
+        {"product": widget, "quantity": 1, "unit_price": widget.price}])
+    svc.order_create(actor=rep, customer=other, lines=[
+        {"product": widget, "quantity": 1, "unit_price": widget.price}])
+    response = client_for(rep).get(ORDERS, {"q": "ab"})
+    assert [o.number for o in response.context["page"].object_list] == [exact.number]
+    response = client_for(rep).get(ORDERS, {"q": "aba"})
+    assert len(response.context["page"].object_list) == 1
+
+
+def test_it_renders_the_owner_filter_as_an_autocomplete(client_for, rep, order):
+    from tests.factories import UserFactory
+
+    UserFactory(first_name="Zebedee")
+    html = client_for(rep).get(ORDERS).content.decode()
+    assert 'data-autocomplete-url="/customers/autocomplete/users/' in html
+    assert "Zebedee" not in html
+
+
+def test_it_passes_the_translated_stock_text_to_the_script(client_for, rep, own_customer):
+    from django.utils import translation
+
+    html = client_for(rep).get(reverse("sales:order_create"),
+                               {"customer": own_customer.uuid}).content.decode()
+    assert 'data-stock-text="%(stock)s in stock"' in html
+    with translation.override("de"):
+        assert translation.gettext("%(stock)s in stock")  # a msgid the catalogues can carry
+    script = (Path(__file__).resolve().parents[2] / "static/js/orders.js").read_text()
+    assert "in stock" not in script.replace("%(stock)s in stock", "")

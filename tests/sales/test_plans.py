@@ -190,7 +190,8 @@ def test_it_shows_step_errors_and_adds_nothing(client_for, rep, plan):
 
 def test_it_records_a_result_with_htmx(client_for, rep, plan, step):
     response = client_for(rep).post(plan_url("plan_step_result", plan, step),
-                                    {"result": "Customer liked it", "done": "on"},
+                                    {"result": "Customer liked it", "done": "on",
+                                     "version": step.version},
                                     headers={"HX-Request": "true"})
     assert "Customer liked it" in response.content.decode()
     step.refresh_from_db()
@@ -202,7 +203,7 @@ def test_it_records_a_result_with_htmx(client_for, rep, plan, step):
 
 def test_it_refuses_a_done_step_without_a_result(client_for, rep, plan, step):
     response = client_for(rep).post(plan_url("plan_step_result", plan, step),
-                                    {"result": "", "done": "on"},
+                                    {"result": "", "done": "on", "version": step.version},
                                     headers={"HX-Request": "true"})
     assert "alert-danger" in response.content.decode()
     step.refresh_from_db()
@@ -251,3 +252,30 @@ def test_it_reads_the_plan_page_in_the_same_queries(client_for, rep, plan):
             plan_services.step_record_result(actor=rep, step=step, result="ok")
     assert count() == few <= 12
 
+
+
+# --- review fixes -------------------------------------------------------------------------------
+def test_it_refuses_a_stale_step_result(client_for, rep, plan, step):
+    stale = step.version
+    plan_services.step_record_result(actor=rep, step=step, result="Moved to May", done=False)
+    response = client_for(rep).post(plan_url("plan_step_result", plan, step),
+                                    {"result": "Overwrites", "done": "on", "version": stale},
+                                    headers={"HX-Request": "true"})
+    html = response.content.decode()
+    assert "Someone else changed this record" in html
+    step.refresh_from_db()
+    assert step.result == "Moved to May" and step.done_at is None
+
+
+def test_it_carries_the_step_version_in_the_result_form(client_for, rep, plan, step):
+    html = client_for(rep).get(plan_url("plan_detail", plan)).content.decode()
+    assert f'name="version" value="{step.version}"' in html
+
+
+def test_it_refuses_a_step_result_without_its_version(client_for, rep, plan, step):
+    response = client_for(rep).post(plan_url("plan_step_result", plan, step),
+                                    {"result": "x", "done": "on"},
+                                    headers={"HX-Request": "true"})
+    assert "The form was incomplete" in response.content.decode()
+    step.refresh_from_db()
+    assert step.done_at is None

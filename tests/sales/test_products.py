@@ -248,3 +248,43 @@ def test_it_shows_a_product_and_its_ledger_in_a_fixed_number_of_queries(
     with django_assert_num_queries(len(few.captured_queries)):
         response = client.get(url)
     assert len(response.context["ledger"].object_list) == 11
+
+
+# --- review fixes -------------------------------------------------------------------------------
+def test_it_refuses_a_stock_change_past_the_integer_column(manager, product):
+    Product.objects.filter(pk=product.pk).update(stock_quantity=svc.MAX_STOCK - 10)
+    product.refresh_from_db()
+    with pytest.raises(ApplicationError, match="at most 10 can be added"):
+        svc.stock_adjust(actor=manager, product=product, quantity_delta=11, reason="receipt")
+    with pytest.raises(ApplicationError, match="at most"):
+        svc.stock_adjust(actor=manager, product=product, quantity_delta=2**40,
+                         reason="receipt")
+    product.refresh_from_db()
+    assert product.stock_quantity == svc.MAX_STOCK - 10
+    assert not StockMovement.objects.filter(product=product, quantity__gt=10).exists()
+    svc.stock_adjust(actor=manager, product=product, quantity_delta=10, reason="receipt")
+    product.refresh_from_db()
+    assert product.stock_quantity == svc.MAX_STOCK
+
+
+def test_it_answers_a_stock_overflow_on_the_page_with_a_message(client_for, manager, product):
+    Product.objects.filter(pk=product.pk).update(stock_quantity=svc.MAX_STOCK - 1)
+    response = client_for(manager).post(
+        reverse("sales:product_adjust", args=[product.uuid]),
+        {"quantity_delta": "999999999", "reason": "receipt", "note": ""}, follow=True)
+    assert response.status_code == 200
+    assert "Stock cannot go above" in response.content.decode()
+    product.refresh_from_db()
+    assert product.stock_quantity == svc.MAX_STOCK - 1
+
+
+def test_it_matches_short_search_terms_exactly(client_for, rep, product):
+    ProductFactory(sku="AB", name="Axle")
+    ProductFactory(sku="ABC-1", name="Abrasive")
+    client = client_for(rep)
+    page = client.get(reverse("sales:product_list"), {"q": "ab"}).content.decode()
+    assert "Axle" in page and "Abrasive" not in page
+    data = json.loads(client.get(reverse("sales:product_lookup"), {"q": "ab"}).content)
+    assert [r["sku"] for r in data["results"]] == ["AB"]
+    data = json.loads(client.get(reverse("sales:product_lookup"), {"q": "abr"}).content)
+    assert [r["sku"] for r in data["results"]] == ["ABC-1"]

@@ -79,3 +79,34 @@ def test_a_rule_without_agents_leaves_the_ticket_in_the_pool(desk, manager):
     ticket = public_ticket()
     assert (ticket.status, ticket.assignee) == ("new", None)
     assert not TicketAssignment.objects.exists()
+
+
+# --- review fixes -------------------------------------------------------------------------------
+@pytest.mark.django_db(transaction=True)
+def test_least_open_serializes_concurrent_picks_on_the_rule_row(desk):
+    """The first creation holds the rule row until it commits: the second waits, then counts
+    the first's ticket and picks another agent (without the lock both got the same one)."""
+    import threading
+
+    from django.db import connection, transaction
+
+    team, (ann, ben, cat) = desk
+    AssignmentRule.objects.create(name="Fair", team=team,
+                                  strategy=AssignmentRule.Strategy.LEAST_OPEN)
+    picked = {}
+
+    def second():
+        try:
+            picked["second"] = public_ticket().assignee
+        finally:
+            connection.close()
+
+    with transaction.atomic():
+        picked["first"] = public_ticket().assignee
+        thread = threading.Thread(target=second)
+        thread.start()
+        thread.join(timeout=1.0)
+        assert thread.is_alive(), "the second pick did not wait for the rule row lock"
+    thread.join(timeout=30)
+    assert not thread.is_alive()
+    assert picked["first"] == ann and picked["second"] == ben

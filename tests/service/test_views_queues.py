@@ -299,3 +299,39 @@ def test_it_asks_for_a_selection_and_an_agent(client_for, manager, support_team,
                   follow=True).content.decode()
     assert "The selection was not valid." in html
     assert Ticket.objects.get(pk=one.pk).assignee_id is None
+
+
+# --- review fixes -------------------------------------------------------------------------------
+def test_it_matches_short_search_terms_exactly(client_for, manager, support_team,
+                                               desk_customer):
+    short, = _desk_tickets(1, support_team, desk_customer, subject="PC")
+    _desk_tickets(1, support_team, desk_customer, subject="PC keyboard broken")
+    client = client_for(manager)
+    response = client.get(LIST, {"queue": "all", "q": "pc"})
+    assert [t.pk for t in response.context["page"].object_list] == [short.pk]
+    response = client.get(LIST, {"queue": "all", "q": "pc k"})
+    assert [t.subject for t in response.context["page"].object_list] == ["PC keyboard broken"]
+    response = client.get(LIST, {"queue": "all", "customer": "de"})
+    assert list(response.context["page"].object_list) == []
+
+
+def test_it_renders_the_assignee_filter_and_bulk_form_as_autocompletes(client_for, manager,
+                                                                     agent, support_team,
+                                                                     desk_customer):
+    UserFactory(first_name="Zebedee", roles=[roles.SUPPORT])
+    _desk_tickets(2, support_team, desk_customer)
+    response = client_for(manager).get(LIST, {"queue": "all", "assignee": str(agent.uuid)})
+    html = response.content.decode()
+    assert "Zebedee" not in html
+    assert 'data-autocomplete-url="/customers/autocomplete/users/' in html
+    assert 'data-autocomplete-url="/service/tickets/lookup/agents/' in html
+    assert f'value="{agent.uuid}" selected' in html
+
+
+def test_it_bulk_assigns_through_the_autocomplete_value(client_for, manager, agent,
+                                                        support_team, desk_customer):
+    tickets = _desk_tickets(2, support_team, desk_customer)
+    response = client_for(manager).post(reverse("service:ticket_bulk_assign"), {
+        "selected": [str(t.uuid) for t in tickets], "assignee": str(agent.uuid)})
+    assert response.status_code == 302
+    assert Ticket.objects.filter(assignee=agent).count() == 2
