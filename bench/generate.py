@@ -4,7 +4,7 @@
 
 At scale 1.0: 1,000,000 customers, 2,000,000 contacts, 2,500,000 interactions and 2,500,000
 events, 1,000,000 opportunities (each with its first stage-history row), 2,000,000 orders with
-about 5,000,000 lines, 500,000 tickets with 1,000,000 comments, 300,000 leads, 5,000 products,
+about 4,000,000 lines, 500,000 tickets with 1,000,000 comments, 300,000 leads, 5,000 products,
 plus users, teams, tags and segments. Work is skewed, not uniform: a few owners and customers
 are far busier than the rest (Zipf-like weights), as in a real business.
 

@@ -95,7 +95,10 @@ def prepare_database(base_url: str) -> dict:
                         "SELECT info FROM bench_dataset WHERE scale = %s AND seed = %s",
                         [SCALE, SEED]).fetchone()
                 if row:
-                    print(f"==> Reusing the data set in {DB_NAME} (scale {SCALE}).")
+                    print(f"==> Reusing the data set in {DB_NAME} (scale {SCALE}); migrating.")
+                    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT,
+                                   env={**os.environ, "DATABASE_URL": url, "DEBUG": "1"},
+                                   check=True)
                     return row[0]
             except psycopg.Error:
                 pass
