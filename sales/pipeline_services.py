@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -94,14 +95,14 @@ def opportunity_update(*, actor, opportunity: Opportunity, data: dict,
         raise ApplicationError(_("The contact must belong to the opportunity's customer."))
     opportunity, changed = model_update(instance=opportunity, data=data,
                                         expected_version=expected_version)
+    if changed:
+        event_record(name="opportunity.updated", actor=actor,
+                     customer_id=opportunity.customer_id, subject=opportunity,
+                     payload={**_payload(opportunity), "fields": changed})
     if stage is not None and stage.pk != opportunity.stage_id:
         opportunity = opportunity_move(actor=actor, opportunity=opportunity, stage=stage,
                                        expected_version=opportunity.version,
                                        lost_reason=opportunity.lost_reason)
-    elif changed:
-        event_record(name="opportunity.updated", actor=actor,
-                     customer_id=opportunity.customer_id, subject=opportunity,
-                     payload={**_payload(opportunity), "fields": changed})
     return opportunity
 
 
@@ -160,8 +161,8 @@ def opportunity_move(*, actor, opportunity: Opportunity, stage: PipelineStage,
 def opportunity_delete(*, actor, opportunity: Opportunity) -> None:
     if not sales_policy_for(actor).can("delete", opportunity, "opportunity"):
         raise PermissionDenied
-    Opportunity.objects.filter(pk=opportunity.pk).update(deleted_at=timezone.now(),
-                                                         updated_at=timezone.now())
+    Opportunity.objects.filter(pk=opportunity.pk).update(
+        deleted_at=timezone.now(), updated_at=timezone.now(), version=F("version") + 1)
     event_record(name="opportunity.deleted", actor=actor, customer_id=opportunity.customer_id,
                  subject=opportunity, payload={"name": opportunity.name})
 
@@ -170,8 +171,8 @@ def opportunity_delete(*, actor, opportunity: Opportunity) -> None:
 def opportunity_restore(*, actor, opportunity: Opportunity) -> None:
     if not sales_policy_for(actor).can("delete", opportunity, "opportunity"):
         raise PermissionDenied
-    Opportunity.objects.filter(pk=opportunity.pk).update(deleted_at=None,
-                                                         updated_at=timezone.now())
+    Opportunity.objects.filter(pk=opportunity.pk).update(
+        deleted_at=None, updated_at=timezone.now(), version=F("version") + 1)
     event_record(name="opportunity.restored", actor=actor,
                  customer_id=opportunity.customer_id, subject=opportunity,
                  payload={"name": opportunity.name})

@@ -7,7 +7,8 @@ picks an agent among its team's ACTIVE members holding the Support or Manager ro
   "next" agent;
 - least_open: the agent with the fewest open tickets, in one grouped query; ties go to the
   first by name, then id. The rule row is locked before counting, for the same reason.
-No matching rule, or a rule whose team has no agent: the ticket stays "new" in the pool.
+A matching rule whose team has no active agent is passed over for the next matching one (as
+lead rules are). No rule with an agent: the ticket stays "new" in the pool.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from accounts import roles
 AGENT_ROLES = (roles.SUPPORT, roles.MANAGER)
 
 
-def matching_rule(ticket):
+def matching_rules(ticket) -> QuerySet:
     from service.models import AssignmentRule
 
     return (
@@ -28,8 +29,11 @@ def matching_rule(ticket):
         .filter(Q(priority="") | Q(priority=ticket.priority))
         .select_related("team")
         .order_by("order", "id")
-        .first()
     )
+
+
+def matching_rule(ticket):
+    return matching_rules(ticket).first()
 
 
 def team_agents(team) -> QuerySet:
@@ -81,9 +85,13 @@ def pick_agent(ticket):
     """(rule, agent) for the ticket; either may be None."""
     from service.models import AssignmentRule
 
-    rule = matching_rule(ticket)
-    if rule is None:
-        return None, None
-    if rule.strategy == AssignmentRule.Strategy.LEAST_OPEN:
-        return rule, pick_least_open(rule)
-    return rule, pick_round_robin(rule)
+    first = None
+    for rule in matching_rules(ticket):
+        first = first or rule
+        if rule.strategy == AssignmentRule.Strategy.LEAST_OPEN:
+            agent = pick_least_open(rule)
+        else:
+            agent = pick_round_robin(rule)
+        if agent is not None:
+            return rule, agent
+    return first, None

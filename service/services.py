@@ -345,7 +345,8 @@ def _transition(current: Ticket, to_status: str, *, actor, note: str = "",
     fields = {"status"}
     # The clock stops while waiting on the customer and while resolved (a reopened ticket
     # continues where it stopped).
-    if from_status in (S.WAITING, S.RESOLVED):
+    # Closing a resolved ticket leaves the clock stopped: only work on it again restarts it.
+    if from_status in (S.WAITING, S.RESOLVED) and to_status not in (S.CLOSED, S.ARCHIVED):
         fields.update(sla.resume(current, now))
     current.status = to_status
     if to_status == S.WAITING:

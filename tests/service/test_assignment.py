@@ -110,3 +110,15 @@ def test_least_open_serializes_concurrent_picks_on_the_rule_row(desk):
     thread.join(timeout=30)
     assert not thread.is_alive()
     assert picked["first"] == ann and picked["second"] == ben
+
+
+def test_a_rule_whose_team_has_no_agent_passes_the_ticket_to_the_next_rule(desk):
+    team, agents = desk
+    empty = TeamFactory(name="Night shift")
+    AssignmentRule.objects.create(name="Nights", team=empty, order=1)
+    AssignmentRule.objects.create(name="Desk", team=team, order=2)
+
+    ticket = public_ticket()
+
+    assert ticket.assignee == agents[0] and ticket.team == team
+    assert TicketAssignment.objects.get(ticket=ticket).rule.name == "Desk"

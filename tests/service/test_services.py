@@ -547,3 +547,20 @@ def test_the_customer_figures_come_in_one_query(agent, desk_customer, support_te
         figures = customer_service_figures(desk_customer)
     assert figures == {"open": 1, "total": 3, "avg_satisfaction": 3.5,
                        "avg_resolution_hours": 1.5, "breached": 1}
+
+
+def test_closing_a_resolved_ticket_leaves_the_sla_clock_stopped(agent, support_team,
+                                                                sla_policies):
+    from service.services import ticket_create, ticket_transition
+
+    ticket = ticket_create(actor=agent, data={
+        "subject": "Printer", "description": "Jammed", "team": support_team,
+        "assignee": agent, "priority": "urgent"})
+    ticket = ticket_transition(actor=agent, ticket=ticket, to_status="in_progress")
+    ticket = ticket_transition(actor=agent, ticket=ticket, to_status="resolved")
+    due, paused = ticket.resolution_due_at, ticket.paused_seconds
+
+    ticket = ticket_transition(actor=agent, ticket=ticket, to_status="closed")
+
+    assert ticket.status == "closed"
+    assert (ticket.resolution_due_at, ticket.paused_seconds) == (due, paused)
