@@ -8,6 +8,7 @@ from django.contrib.auth import get_user_model
 from django.http import Http404
 from django.urls import reverse_lazy
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from accounts import roles
 from crm.forms import VersionedModelForm
@@ -80,7 +81,8 @@ class TicketLinksMixin:
     def _add_link_fields(self):
         self.fields["customer"] = forms.UUIDField(label=_("Customer"), required=False)
         self.fields["contact"] = forms.UUIDField(label=_("Contact"), required=False)
-        self.fields["order"] = forms.UUIDField(label=_("Order"), required=False)
+        self.fields["order"] = forms.UUIDField(label=pgettext_lazy("sales order", "Order"),
+                                               required=False)
         self.fields["product"] = forms.UUIDField(label=_("Product"), required=False)
 
     def clean_customer(self):
