@@ -45,6 +45,10 @@ WARMUP = int(os.environ.get("BENCH_WARMUP", "5"))
 CLIENTS = 8
 THROUGHPUT_SECONDS = float(os.environ.get("BENCH_THROUGHPUT_SECONDS", "20"))
 WORKERS = int(os.environ.get("BENCH_WEB_WORKERS", str(2 * (os.cpu_count() or 1) + 1)))
+# Measure only the scenarios whose name contains one of these (comma-separated), e.g.
+# BENCH_ONLY=kanban,forecast; and only these roles (BENCH_ROLES=admin,rep).
+ONLY = [x.strip() for x in os.environ.get("BENCH_ONLY", "").split(",") if x.strip()]
+ROLES = [x.strip() for x in os.environ.get("BENCH_ROLES", "").split(",") if x.strip()]
 
 # Budgets (issue 6), in milliseconds of p95 unless said otherwise.
 LIST, DEEP, FILTERED, SEARCH, DETAIL = 50, 50, 80, 100, 60
@@ -338,6 +342,8 @@ def run_pages(clients: dict[str, Client], info: dict) -> list[Result]:
 
     results = []
     for role, name, path, budget, kind in page_scenarios(info):
+        if (ONLY and not any(o in name for o in ONLY)) or (ROLES and role not in ROLES):
+            continue
         if path and path.startswith("deep:"):
             try:
                 first = reverse(path[5:])
@@ -410,13 +416,14 @@ def main() -> int:
             clients[role].login(email, PASSWORD)
         print(f"==> Pages ({REQUESTS} requests each after {WARMUP} warm-up)")
         results += run_pages(clients, info)
-        print(f"==> Throughput: {CLIENTS} clients for {THROUGHPUT_SECONDS:g} s")
-        sessions = []
-        for _ in range(CLIENTS):
-            session = Client()
-            session.login("bench.rep@example.com", PASSWORD)
-            sessions.append(session)
-        results.append(throughput(sessions, url("customers:list"), THROUGHPUT_SECONDS))
+        if not ONLY or "throughput" in ONLY:
+            print(f"==> Throughput: {CLIENTS} clients for {THROUGHPUT_SECONDS:g} s")
+            sessions = []
+            for _ in range(CLIENTS):
+                session = Client()
+                session.login("bench.rep@example.com", PASSWORD)
+                sessions.append(session)
+            results.append(throughput(sessions, url("customers:list"), THROUGHPUT_SECONDS))
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
