@@ -130,7 +130,7 @@ def prepare_database(base_url: str) -> dict:
 
 # --- the web server ---------------------------------------------------------------------------
 def server_env(url: str) -> dict:
-    static_root = ROOT / ".data" / "bench-static"
+    static_root = ROOT / ".data" / f"bench-static-{PORT}"
     return {
         **os.environ,
         "DEBUG": "0",
@@ -152,7 +152,7 @@ def server_env(url: str) -> dict:
 def start_server(env: dict) -> subprocess.Popen:
     subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"],
                    cwd=ROOT, env=env, check=True)
-    log = open(ROOT / ".data" / "log" / "bench-gunicorn.log", "w")  # noqa: SIM115
+    log = open(ROOT / ".data" / "log" / f"bench-gunicorn-{PORT}.log", "w")  # noqa: SIM115
     proc = subprocess.Popen(
         [str(Path(sys.executable).parent / "gunicorn"), "crm.wsgi:application",
          "--bind", f"127.0.0.1:{PORT}", "--workers", str(WORKERS), "--worker-class", "sync",
@@ -168,7 +168,7 @@ def start_server(env: dict) -> subprocess.Popen:
         except OSError:
             time.sleep(0.3)
     proc.terminate()
-    raise SystemExit("gunicorn did not start; see .data/log/bench-gunicorn.log")
+    raise SystemExit(f"gunicorn did not start; see .data/log/bench-gunicorn-{PORT}.log")
 
 
 class Client:
