@@ -27,6 +27,7 @@ from sales.selectors import product_get_for_user, product_list_for_user
 
 LOW_STOCK_ORDERING = ("stock_quantity", "id")
 LEDGER_ORDERING = ("-created_at", "-id")
+TRASH_ORDERING = ("-deleted_at", "-id")
 LOOKUP_LIMIT = 20
 
 
@@ -161,6 +162,19 @@ def product_delete(request, uuid):
 
 
 @login_required
+@require_GET
+def product_trash(request):
+    """Products moved to the trash, newest first, with Restore for those who may delete."""
+    if not request.user.has_perm("sales.view_product"):
+        raise PermissionDenied
+    page = keyset_paginate(product_list_for_user(request.user, deleted=True),
+                           ordering=TRASH_ORDERING, after=request.GET.get("after"),
+                           page_size=PAGE_SIZE)
+    return render(request, "sales/products/product_trash.html", {
+        "page": page, "can_restore": request.user.has_perm("sales.delete_product")})
+
+
+@login_required
 @require_POST
 def product_restore(request, uuid):
     product = product_get_for_user(request.user, uuid, "delete", deleted=True)
@@ -168,7 +182,7 @@ def product_restore(request, uuid):
         catalog_services.product_restore(actor=request.user, product=product)
     except ApplicationError as exc:
         messages.error(request, exc.message)
-        return redirect("sales:product_list")
+        return redirect("sales:product_trash")
     messages.success(request, _("Product “%(name)s” was restored.") % {"name": product.name})
     return redirect("sales:product_detail", uuid=product.uuid)
 

@@ -75,6 +75,7 @@ def sales_and_service_paths():
         reverse("sales:target_edit", args=[target.uuid]),
         reverse("sales:product_list"),
         reverse("sales:product_low_stock"),
+        reverse("sales:product_trash"),
         reverse("sales:product_create"),
         reverse("sales:product_detail", args=[product.uuid]),
         reverse("sales:order_list"),

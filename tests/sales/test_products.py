@@ -288,3 +288,51 @@ def test_it_matches_short_search_terms_exactly(client_for, rep, product):
     assert [r["sku"] for r in data["results"]] == ["AB"]
     data = json.loads(client.get(reverse("sales:product_lookup"), {"q": "abr"}).content)
     assert [r["sku"] for r in data["results"]] == ["ABC-1"]
+
+
+def test_the_product_trash_lists_deleted_products_and_restores_them(client_for, admin, pipeline):
+    from sales import catalog_services
+    from sales.models import Product
+    from tests.factories import ProductFactory
+
+    product = ProductFactory(name="Old sensor")
+    catalog_services.product_delete(actor=admin, product=product)
+    client = client_for(admin)
+
+    page = client.get("/sales/products/trash/")
+
+    assert page.status_code == 200 and "Old sensor" in page.text
+    response = client.post(f"/sales/products/{product.uuid}/restore/")
+    assert response.status_code == 302
+    assert Product.objects.alive().filter(pk=product.pk).exists()
+
+
+def test_the_product_trash_needs_login_and_the_view_permission(client, client_for, role_groups):
+    from accounts import roles
+    from tests.factories import UserFactory
+
+    assert client.get("/sales/products/trash/").status_code == 302
+    nobody = UserFactory(roles=[roles.MARKETING])  # Marketing sees products
+    assert client_for(nobody).get("/sales/products/trash/").status_code == 200
+    stranger = UserFactory()  # no role at all
+    assert client_for(stranger).get("/sales/products/trash/").status_code == 403
+
+
+def test_the_product_trash_query_count_does_not_grow(client_for, admin,
+                                                     django_assert_max_num_queries):
+    from sales import catalog_services
+    from tests.factories import ProductFactory
+
+    client = client_for(admin)
+    client.get("/sales/products/trash/")
+
+    def measure():
+        with django_assert_max_num_queries(12) as captured:
+            assert client.get("/sales/products/trash/").status_code == 200
+        return len(captured.captured_queries)
+
+    catalog_services.product_delete(actor=admin, product=ProductFactory())
+    few = measure()
+    for _ in range(15):
+        catalog_services.product_delete(actor=admin, product=ProductFactory())
+    assert measure() == few
