@@ -11,7 +11,6 @@ import logging
 import os
 
 from django.core.exceptions import PermissionDenied
-from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import connection, transaction
 from django.db.models import F, Func, JSONField, QuerySet, Value
@@ -66,18 +65,21 @@ def remembered_mapping(job: ImportJob) -> dict[str, str] | None:
 
 # --- writes -----------------------------------------------------------------------------------
 def import_upload(*, actor, upload) -> ImportJob:
-    """Read and check the whole file first; only a readable file with rows becomes a job."""
+    """Check the whole file first, reading it as a stream (a big CSV is on disk already:
+    Django's TemporaryFileUploadHandler wrote it there); only a readable file with rows
+    becomes a job, and its file is then stored without being read into memory (moved, for a
+    temporary upload)."""
     _require_import(actor)
-    if upload.size > transfer.MAX_UPLOAD_BYTES:
+    if upload.size > transfer.upload_limit(upload.name):
         raise transfer.FileProblem(_("The file is larger than %(mb)d MB.") % {
-            "mb": transfer.MAX_UPLOAD_BYTES // (1024 * 1024)})
-    data = upload.read()
-    headers, total = transfer.inspect_upload(data, upload.name)
+            "mb": transfer.upload_limit(upload.name) // (1024 * 1024)})
+    headers, total = transfer.inspect_upload(upload, upload.name, size=upload.size)
+    upload.seek(0)
     name = upload.name.rsplit("/", 1)[-1][:255]
     with transaction.atomic():
         job = ImportJob(created_by=actor, original_name=name, headers=headers,
                         header_signature=transfer.header_signature(headers), total_rows=total)
-        job.file.save(name, ContentFile(data), save=False)
+        job.file.save(name, upload, save=False)
         job.save()
     return job
 
@@ -177,6 +179,11 @@ def _import_run(job_id: int) -> ImportJob | None:
         lookups = transfer.Lookups.load()
         for rows in transfer.batches(job):
             with transaction.atomic():
+                # A batch need not wait for its WAL flush: were the server to crash, the last
+                # batches would be lost together with the job's counts (same transaction),
+                # and the resumed job would do them again.
+                with connection.cursor() as cursor:
+                    cursor.execute("SET LOCAL synchronous_commit TO OFF")
                 transfer.plan_batch(job, rows, lookups, actor, lock=True)
                 counts = transfer.apply_batch(job, rows, actor)
                 # Rejected rows: appended in SQL, and only up to MAX_STORED_ERRORS in all
@@ -386,7 +393,8 @@ def _export_queryset_for(job: ExportJob):
     filterset = CustomerFilter(query or None, queryset=customer_list_for_user(actor))
     if filterset.is_bound and not filterset.is_valid():
         raise ApplicationError(_("Some filters are not valid; fix them and export again."))
-    return transfer.export_queryset(filterset.qs, filterset.keyset_ordering()), query
+    return transfer.export_queryset(filterset.qs, filterset.keyset_ordering(),
+                                    tags_per_chunk=True), query
 
 
 def export_file_name(job: ExportJob) -> str:

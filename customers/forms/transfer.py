@@ -12,15 +12,16 @@ from customers.models.imports import ImportJob
 class ImportUploadForm(forms.Form):
     file = forms.FileField(
         label=_("CSV or Excel file"),
-        help_text=_("CSV (UTF-8) or .xlsx, up to 20 MB, with the column headings in the "
-                    "first row."),
+        help_text=_("CSV (UTF-8) or .xlsx with the column headings in the first row."),
         widget=forms.ClearableFileInput(attrs={"accept": ".csv,.xlsx,text/csv"}),
     )
 
     def clean_file(self):
         upload = self.cleaned_data["file"]
-        if upload.size > transfer.MAX_UPLOAD_BYTES:
-            raise forms.ValidationError(_("The file is larger than 20 MB."))
+        limit = transfer.upload_limit(upload.name)
+        if upload.size > limit:
+            raise forms.ValidationError(_("The file is larger than %(mb)d MB.")
+                                        % {"mb": limit // (1024 * 1024)})
         if not upload.name.lower().endswith((".csv", ".xlsx", ".txt")):
             raise forms.ValidationError(_("Upload a CSV (.csv) or Excel (.xlsx) file."))
         return upload

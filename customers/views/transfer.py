@@ -44,6 +44,10 @@ def _job(request, uuid, *, with_errors: bool = True) -> ImportJob:
 def import_upload(request):
     _require_import(request.user)
     form = ImportUploadForm(request.POST or None, request.FILES or None)
+    form.fields["file"].help_text = _(
+        "CSV (UTF-8) up to %(csv)d MB, or .xlsx up to %(xlsx)d MB, with the column headings "
+        "in the first row.") % {"csv": transfer.MAX_UPLOAD_BYTES // (1024 * 1024),
+                                "xlsx": transfer.MAX_XLSX_BYTES // (1024 * 1024)}
     if request.method == "POST" and form.is_valid():
         try:
             job = services.import_upload(actor=request.user, upload=form.cleaned_data["file"])
