@@ -178,10 +178,7 @@ class Customer(BaseModel):
             models.Index(fields=["team", "-created_at", "-id"], name="customer_team",
                          condition=Q(deleted_at__isnull=True)),
             models.Index(fields=["status", "-created_at"], name="customer_status"),
-            models.Index(fields=["industry"], name="customer_industry"),
-            models.Index(fields=["source"], name="customer_source"),
-            models.Index(fields=["level"], name="customer_level"),
-            models.Index(fields=["region"], name="customer_region"),
+            # industry, source, level and region filters use the foreign keys' own indexes.
             models.Index(fields=["name", "id"], name="customer_name_order"),
             models.Index(fields=["-deleted_at"], name="customer_trash",
                          condition=Q(deleted_at__isnull=False)),
