@@ -11,6 +11,12 @@ of M", only "first page" and "next".
 The ordering must end with a unique column (the primary key) and its columns must be NOT NULL.
 The cursor is opaque to the user (base64 of JSON); a tampered or foreign cursor is ignored and
 the first page is shown.
+
+The count is paid once: the first page counts (capped), and the "next" cursor carries that
+count, tied to a fingerprint of the filtered query, so deeper pages show it without counting
+again. With `estimate=True` (for a list without user filters, where the planner's row estimate
+comes from plain column statistics) a set the planner puts at ESTIMATE_FACTOR times the cap or
+more is shown as "cap+" without counting it.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ import base64
 import binascii
 import datetime
 import decimal
+import hashlib
 import json
 import uuid
 from collections.abc import Sequence
@@ -26,12 +33,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.exceptions import FieldDoesNotExist, ValidationError
+from django.db import connections
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 PAGE_SIZE = 50
 COUNT_CAP = 10_000
 MAX_CURSOR_LENGTH = 1_000
+# The planner's estimate must exceed the cap this many times over before the count is skipped.
+ESTIMATE_FACTOR = 5
 
 
 @dataclass
@@ -72,14 +82,17 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def encode_cursor(ordering: Sequence[str], values: Sequence[Any]) -> str:
-    raw = json.dumps({"o": _signature(ordering), "v": [_jsonable(v) for v in values]},
-                     separators=(",", ":"))
+def encode_cursor(ordering: Sequence[str], values: Sequence[Any],
+                  count: tuple[int, bool, str] | None = None) -> str:
+    """`count`: (count, capped, fingerprint of the filtered query) to carry to the next page."""
+    data: dict[str, Any] = {"o": _signature(ordering), "v": [_jsonable(v) for v in values]}
+    if count is not None:
+        data["n"] = [int(count[0]), bool(count[1]), count[2]]
+    raw = json.dumps(data, separators=(",", ":"))
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
-def decode_cursor(model, ordering: Sequence[str], cursor: str | None) -> list | None:
-    """The sort values in `cursor`, converted to Python; None if absent, tampered or foreign."""
+def _cursor_data(cursor: str | None) -> dict | None:
     if not cursor or len(cursor) > MAX_CURSOR_LENGTH:
         return None
     try:
@@ -87,7 +100,32 @@ def decode_cursor(model, ordering: Sequence[str], cursor: str | None) -> list | 
         data = json.loads(raw)
     except (binascii.Error, ValueError, UnicodeDecodeError):
         return None
-    if not isinstance(data, dict) or data.get("o") != _signature(ordering):
+    return data if isinstance(data, dict) else None
+
+
+def _cursor_count(cursor: str | None, fingerprint: str) -> tuple[int, bool] | None:
+    """The count the cursor carries, if it was counted for the same filtered query."""
+    data = _cursor_data(cursor)
+    carried = data.get("n") if data else None
+    if not (isinstance(carried, list) and len(carried) == 3):
+        return None
+    total, capped, mark = carried
+    if (mark != fingerprint or not isinstance(capped, bool) or isinstance(total, bool)
+            or not isinstance(total, int) or not 0 <= total <= COUNT_CAP):
+        return None
+    return total, capped
+
+
+def query_fingerprint(queryset: QuerySet) -> str:
+    """A short digest of the filtered query (its SQL and parameters), ordering aside."""
+    sql, params = queryset.order_by().query.sql_with_params()
+    return hashlib.sha256(f"{sql}|{params!r}".encode()).hexdigest()[:16]
+
+
+def decode_cursor(model, ordering: Sequence[str], cursor: str | None) -> list | None:
+    """The sort values in `cursor`, converted to Python; None if absent, tampered or foreign."""
+    data = _cursor_data(cursor)
+    if data is None or data.get("o") != _signature(ordering):
         return None
     values = data.get("v")
     if not isinstance(values, list) or len(values) != len(ordering):
@@ -125,10 +163,31 @@ def _after_q(ordering: Sequence[str], values: Sequence[Any]) -> Q:
     return bound & alternatives
 
 
-def capped_count(queryset: QuerySet, cap: int | None = None) -> tuple[int, bool]:
+def estimated_rows(queryset: QuerySet) -> float | None:
+    """The planner's estimate of the rows of `queryset` (EXPLAIN, nothing executed)."""
+    qs = queryset.order_by().values("pk")
+    try:
+        sql, params = qs.query.sql_with_params()
+    except Exception:  # noqa: BLE001 (an empty IN () and the like: no estimate)
+        return None
+    with connections[qs.db].cursor() as cursor:
+        cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
+        plan = cursor.fetchone()[0]
+    if isinstance(plan, str):
+        plan = json.loads(plan)
+    return float(plan[0]["Plan"]["Plan Rows"])
+
+
+def capped_count(queryset: QuerySet, cap: int | None = None, *,
+                 estimate: bool = False) -> tuple[int, bool]:
     """(the number of rows up to `cap`, whether there are more): one COUNT over a LIMIT
-    subquery, so a million-row table costs no more than `cap` rows."""
+    subquery, so a million-row table costs no more than `cap` rows. With `estimate`, a set
+    the planner puts at ESTIMATE_FACTOR x `cap` rows or more is not counted at all."""
     cap = COUNT_CAP if cap is None else cap
+    if estimate and cap == COUNT_CAP:
+        rows = estimated_rows(queryset)
+        if rows is not None and rows >= ESTIMATE_FACTOR * cap:
+            return cap, True
     n = queryset.order_by().values("pk")[: cap + 1].count()
     return (cap, True) if n > cap else (n, False)
 
@@ -140,12 +199,18 @@ def keyset_paginate(
     after: str | None = None,
     page_size: int = PAGE_SIZE,
     count: bool = True,
+    estimate: bool = False,
 ) -> KeysetPage:
-    """One page of `queryset` in `ordering`, starting after the row named by `after`."""
+    """One page of `queryset` in `ordering`, starting after the row named by `after`.
+    `estimate`: see capped_count (only for a list without user filters)."""
     ordering = tuple(ordering)
     model = queryset.model
-    total, capped = capped_count(queryset) if count else (0, False)
     values = decode_cursor(model, ordering, after)
+    total, capped, fingerprint = 0, False, ""
+    if count:
+        fingerprint = query_fingerprint(queryset)
+        carried = _cursor_count(after, fingerprint) if values is not None else None
+        total, capped = carried or capped_count(queryset, estimate=estimate)
     qs = queryset.order_by(*ordering)
     if values is not None:
         qs = qs.filter(_after_q(ordering, values))
@@ -155,7 +220,8 @@ def keyset_paginate(
         rows = rows[:page_size]
         last = rows[-1]
         next_cursor = encode_cursor(
-            ordering, [getattr(last, name.lstrip("-")) for name in ordering]
+            ordering, [getattr(last, name.lstrip("-")) for name in ordering],
+            count=(total, capped, fingerprint) if count else None,
         )
     return KeysetPage(object_list=rows, next_cursor=next_cursor, is_first=values is None,
                       count=total, count_capped=capped, page_size=page_size,

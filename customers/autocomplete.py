@@ -70,6 +70,26 @@ def tags(request):
                                      for t in found]})
 
 
+@login_required
+@require_GET
+def contacts(request):
+    """?customer=<uuid>&q=text: that customer's contacts (the customer through its access path)
+    whose first name, last name or e-mail starts with `q`, primary first; at most LIMIT."""
+    from customers.models import Contact
+    from customers.selectors import customer_get_for_user
+
+    customer = customer_get_for_user(request.user, request.GET.get("customer"))
+    qs = Contact.objects.alive().filter(customer=customer)
+    for word in _query(request).split()[:3]:
+        qs = qs.filter(Q(first_name__istartswith=word) | Q(last_name__istartswith=word)
+                       | Q(email__istartswith=word))
+    found = qs.order_by("-is_primary", "last_name", "first_name")[:LIMIT].only(
+        "pk", "uuid", "first_name", "last_name")
+    field = "pk" if request.GET.get("key") == "pk" else "uuid"
+    return JsonResponse({"results": [{"id": str(getattr(c, field)), "text": str(c)}
+                                     for c in found]})
+
+
 # --- widgets -------------------------------------------------------------------------------------
 class _SelectedOnly:
     """Render only the chosen option(s): look the values up (one indexed query) instead of
@@ -136,6 +156,12 @@ class UserAutocomplete(AutocompleteSelect):
 
 class TagAutocomplete(AutocompleteSelect):
     url = reverse_lazy("customers:autocomplete_tags")
+
+
+class ContactAutocomplete(AutocompleteSelect):
+    """A contact of one customer: pass extra_query=f"customer={customer.uuid}"."""
+
+    url = reverse_lazy("customers:autocomplete_contacts")
 
 
 class TagAutocompleteMultiple(AutocompleteSelectMultiple):

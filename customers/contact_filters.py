@@ -97,6 +97,13 @@ class ContactFilter(BootstrapFilterSet):
         self.errors  # noqa: B018 (validate the form once)
         return self.form.cleaned_data.get(name)
 
+    def in_use(self) -> bool:
+        """Whether any filter (not the sort) is in the query string (see crm.pagination:
+        without one the pager may trust the planner's estimate of the list's size)."""
+        data = self.data or {}
+        return any(data.get(name) not in (None, "") for name in self.filters
+                   if name != "ordering")
+
     def keyset_ordering(self) -> tuple[str, ...]:
         return ORDERINGS.get(self.cleaned("ordering") or DEFAULT_ORDERING,
                              ORDERINGS[DEFAULT_ORDERING])

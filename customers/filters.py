@@ -223,6 +223,13 @@ class CustomerFilter(BootstrapFilterSet):
         return ORDERINGS.get(self._clean("ordering") or DEFAULT_ORDERING,
                              ORDERINGS[DEFAULT_ORDERING])
 
+    def in_use(self) -> bool:
+        """Whether any filter (not the sort) is in the query string: without one, the list is
+        only the visibility rule, and the pager may trust the planner's estimate of its size."""
+        data = self.data or {}
+        return any(data.get(name) not in (None, "") for name in self.filters
+                   if name != "ordering")
+
     def load_choices(self, dictionary: dict[str, list] | None = None) -> None:
         """Fill the choice lists for display with as few queries as possible: the four
         dictionary lists come from one query; owners and tags are kept for the bulk form too.

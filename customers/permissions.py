@@ -39,21 +39,32 @@ class CustomerPolicy:
 
     @cached_property
     def _reach(self) -> dict[str, list[int]]:
-        """The user's team ids and the customers shared with them, in one query."""
+        """The user's team ids, the customers shared with them and, for a manager, the teams
+        they manage and those teams' members: one query (a UNION ALL) for all four."""
         from django.db.models import CharField, Value
 
         from accounts.models import Team
         from customers.models import CustomerUserObjectPermission
 
         kind = CharField()
-        teams = Team.members.through.objects.filter(user_id=self.user.pk).values_list(
+        members = Team.members.through.objects
+        teams = members.filter(user_id=self.user.pk).values_list(
             Value("team", output_field=kind), "team_id")
         shares = CustomerUserObjectPermission.objects.filter(
             user_id=self.user.pk, permission__codename__in=["view_customer", "change_customer"],
         ).values_list(Value("share", output_field=kind), "content_object_id")
-        reach: dict[str, list[int]] = {"team": [], "share": []}
-        for what, pk in teams.union(shares, all=True):
+        parts = [shares]
+        if self.user.has_role(roles.MANAGER):
+            parts += [
+                Team.objects.filter(manager_id=self.user.pk).order_by().values_list(
+                    Value("managed", output_field=kind), "id"),
+                members.filter(team__manager_id=self.user.pk).values_list(
+                    Value("member", output_field=kind), "user_id"),
+            ]
+        reach: dict[str, list[int]] = {"team": [], "share": [], "managed": [], "member": []}
+        for what, pk in teams.union(*parts, all=True):
             reach[what].append(pk)
+        reach["member"] = list(dict.fromkeys(reach["member"]))  # in several managed teams
         return reach
 
     @cached_property
@@ -64,19 +75,13 @@ class CustomerPolicy:
     def managed_team_ids(self) -> list[int]:
         if not self.user.has_role(roles.MANAGER):
             return []
-        return list(self.user.managed_teams.values_list("id", flat=True))
+        return self._reach["managed"]
 
     @cached_property
     def managed_member_ids(self) -> list[int]:
-        from accounts.models import Team
-
         if not self.managed_team_ids:
             return []
-        return list(
-            Team.members.through.objects.filter(team_id__in=self.managed_team_ids)
-            .values_list("user_id", flat=True)
-            .distinct()
-        )
+        return self._reach["member"]
 
     @property
     def shared_ids(self) -> list[int]:

@@ -103,14 +103,22 @@ class InteractionForm(forms.ModelForm):
             "body": forms.Textarea(attrs={"rows": 2}),
         }
 
-    def __init__(self, *args, customer, contacts=None, **kwargs):
+    def __init__(self, *args, customer, contacts=None, all_contacts_shown=True, **kwargs):
         super().__init__(*args, **kwargs)
         self.customer = customer
         field = self.fields["contact"]
         field.empty_label = _("(none)")
         field.queryset = Contact.objects.alive().filter(customer=customer).order_by(
             "-is_primary", "last_name", "first_name")
-        if contacts is not None and not self.is_bound:
+        if not all_contacts_shown:
+            # More contacts than the page lists: find any of them by name or e-mail instead
+            # of rendering thousands of options.
+            from customers.autocomplete import ContactAutocomplete
+
+            field.widget = ContactAutocomplete(extra_query=f"customer={customer.uuid}",
+                                               placeholder=_("(none)"))
+            field.widget.choices = field.choices
+        elif contacts is not None and not self.is_bound:
             # The page has the contacts already: build the choices without another query.
             field.choices = [("", field.empty_label), *((c.pk, str(c)) for c in contacts)]
         # Empty means "now", taken when the entry is saved (not when the page was opened).

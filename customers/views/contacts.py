@@ -27,7 +27,8 @@ def contact_list(request):
     customer_uuid = filterset.cleaned("customer")
     customer = customer_get_for_user(request.user, customer_uuid) if customer_uuid else None
     page = keyset_paginate(filterset.qs, ordering=filterset.keyset_ordering(),
-                           after=request.GET.get("after"), page_size=PAGE_SIZE)
+                           after=request.GET.get("after"), page_size=PAGE_SIZE,
+                           estimate=not filterset.in_use())
     context = {
         "filter": filterset,
         "filter_errors": filterset.labelled_errors(),

@@ -40,6 +40,10 @@ from customers.timeline import field_labels, timeline_for_customer
 
 HISTORY_SIZE = 20
 TIMELINE_PAGE = 30
+# The contacts the 360 page lists (primary first); the rest are a link away, on the contact
+# list filtered to the customer (keyset pages). A customer with thousands of contacts would
+# otherwise render them all, and all of them again as options of the quick-add's select.
+CONTACTS_SHOWN = 20
 
 
 # --- helpers ----------------------------------------------------------------------------------
@@ -69,14 +73,19 @@ def _detail_url(customer: Customer, anchor: str = "") -> str:
 
 
 def _figures(customer: Customer, contacts: list[Contact], request=None) -> dict:
-    """Key figures: one query whatever the size of the log. With `request`, the same query
-    also brings the custom field definitions (cached on the request for the page): the 360
-    page then needs no query of its own for them."""
+    """Key figures: one query whatever the size of the log (the contacts counted in it too:
+    the page lists only the first CONTACTS_SHOWN). With `request`, the same query also brings
+    the custom field definitions (cached on the request for the page): the 360 page then
+    needs no query of its own for them."""
     log_of = Interaction.objects.filter(customer=OuterRef("pk")).order_by().values("customer")
+    contacts_of = (Contact.objects.alive().filter(customer=OuterRef("pk")).order_by()
+                   .values("customer"))
     columns = {
         "count": Coalesce(Subquery(log_of.annotate(n=Count("id")).values("n")), Value(0),
                           output_field=IntegerField()),
         "last": Subquery(log_of.annotate(m=Max("occurred_at")).values("m")),
+        "contact_count": Coalesce(Subquery(contacts_of.annotate(n=Count("id")).values("n")),
+                             Value(0), output_field=IntegerField()),
     }
     if request is not None:
         columns["definitions"] = ArraySubquery(
@@ -87,7 +96,7 @@ def _figures(customer: Customer, contacts: list[Contact], request=None) -> dict:
             request, custom_fields.definitions_from_json(log["definitions"] or []))
     return {
         "created": customer.created_at,
-        "contacts": len(contacts),
+        "contacts": log["contact_count"],
         "interactions": log["count"],
         "last_interaction": log["last"],
     }
@@ -148,16 +157,33 @@ def _custom_values(request, customer: Customer, contacts: list[Contact]) -> list
     return custom_fields.display_rows(definitions.customer, customer.custom_data)
 
 
+def _shown_contacts(user, customer: Customer) -> tuple[list[Contact], bool]:
+    """The first CONTACTS_SHOWN contacts (primary first, by name), and whether there are
+    more: one index range (contact_by_customer), whatever the number of contacts."""
+    found = list(contact_list_for_user(user, customer=customer)[:CONTACTS_SHOWN + 1])
+    return found[:CONTACTS_SHOWN], len(found) > CONTACTS_SHOWN
+
+
+def _interaction_form(customer, contacts, more, data=None):
+    """The quick-add; with more contacts than the page lists, its contact field searches
+    them all (autocomplete) instead of offering only those shown."""
+    return InteractionForm(data, customer=customer, contacts=contacts,
+                           all_contacts_shown=not more)
+
+
 def _detail_context(request, customer: Customer, interaction_form=None) -> dict:
     user = request.user
-    contacts = list(contact_list_for_user(user, customer=customer))
+    contacts, more = _shown_contacts(user, customer)
     perms = _permissions(user, customer)
     if perms["can_log"] and interaction_form is None:
-        interaction_form = InteractionForm(customer=customer, contacts=contacts)
+        interaction_form = _interaction_form(customer, contacts, more)
     figures = _figures(customer, contacts, request)
     return {
         "customer": customer,
         "contacts": contacts,
+        "contacts_more": figures["contacts"] > len(contacts),
+        "contacts_all_url": (reverse("customers:contact_list") + "?"
+                             + urlencode({"customer": customer.uuid})),
         "custom_values": _custom_values(request, customer, contacts),
         "figures": figures,
         "history": _history(customer),
@@ -212,10 +238,10 @@ def interaction_create(request, uuid):
             if not request.htmx:
                 messages.success(request, done)
                 return redirect(_detail_url(customer, "timeline"))
-            contacts = list(contact_list_for_user(user, customer=customer))
+            contacts, more = _shown_contacts(user, customer)
             return render(request, "customers/_interaction_form.html", {
                 "customer": customer,
-                "interaction_form": InteractionForm(customer=customer, contacts=contacts),
+                "interaction_form": _interaction_form(customer, contacts, more),
                 "done": done,
                 "oob": True,
                 "figures": _figures(customer, contacts),

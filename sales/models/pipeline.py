@@ -97,6 +97,10 @@ class Opportunity(BaseModel):
             models.Index(fields=["expected_close_date", "owner"], name="opportunity_forecast",
                          condition=Q(deleted_at__isnull=True)),
             models.Index(fields=["customer", "-created_at"], name="opportunity_customer"),
+            # The 360 page's panel: a customer's open deals, soonest close first.
+            models.Index(fields=["customer", "expected_close_date", "id"],
+                         name="opportunity_customer_open",
+                         condition=Q(deleted_at__isnull=True)),
             # The list's other sorts and the trash.
             models.Index(fields=["amount", "id"], name="opportunity_amount_order",
                          condition=Q(deleted_at__isnull=True)),

@@ -201,6 +201,9 @@ class Ticket(BaseModel):
             models.Index(fields=["team", "status", "-created_at"], name="ticket_team"),
             models.Index(fields=["status", "-created_at"], name="ticket_status"),
             models.Index(fields=["customer", "status"], name="ticket_customer"),
+            # The 360 page's panel: a customer's latest tickets.
+            models.Index(fields=["customer", "-created_at", "-id"],
+                         name="ticket_customer_created"),
             models.Index(fields=["-created_at"], name="ticket_unassigned",
                          condition=Q(assignee__isnull=True, status__in=["new", "assigned"])),
             # The SLA sweep and the "breaching soon" queue: open tickets by due time.

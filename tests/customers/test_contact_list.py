@@ -185,8 +185,12 @@ def test_the_query_count_does_not_grow_with_rows(client_for, rep, own_customer, 
     client = client_for(rep)
     client.get(LIST)  # the first request stamps the session
 
+    # Without a filter the planner's estimate (EXPLAIN) of the visible set comes first; on a
+    # big set it replaces the capped count, on a small one the count follows: one more.
+    pin = 7 if params.get("q") else 8
+
     def measure():
-        with django_assert_num_queries(7):
+        with django_assert_num_queries(pin):
             response = client.get(LIST, params)
         assert response.status_code == 200
         return len(response.context["page"].object_list)
