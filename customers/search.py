@@ -37,6 +37,23 @@ PHONE_LIKE = re.compile(r"[0-9 +\-().\/]+")
 CANDIDATES = 200
 
 
+def candidates(queryset, exact: Q, *fuzzy: Q):
+    """The pks of the first CANDIDATES rows of `queryset` matching `exact` (substring, phone)
+    and then `fuzzy` (the similarity operators, typos allowed), as one subquery:
+    (exact LIMIT n) UNION ALL (fuzzy LIMIT n) ... LIMIT n. PostgreSQL runs a later branch only
+    when the earlier ones found fewer than n rows, so a common term ("Robotics", thousands of
+    substring matches) never pays for the similarity operators, which pull ten times as many
+    rows out of the trigram indexes; a rare or misspelt term gets all of them. (Several fuzzy
+    filters make several branches: one operator per branch keeps a small table on its trigram
+    index, where the planner would otherwise scan it computing similarities row by row.)"""
+    branches = [queryset.filter(q).values("pk")[:CANDIDATES] for q in (exact, *fuzzy) if q]
+    if not branches:
+        return queryset.none().values("pk")
+    if len(branches) == 1:
+        return branches[0]
+    return branches[0].union(*branches[1:], all=True)[:CANDIDATES]
+
+
 def _like(column: str, term: str) -> Q:
     """`column` contains `term`, ignoring case: UPPER(col) LIKE UPPER('%term%'), which the
     trigram index on UPPER(col) serves (Django escapes % and _ in the term)."""
@@ -64,17 +81,14 @@ def _phone(query: str) -> Q:
 def customer_matches(user, query: str):
     """The visible customers matching `query`, best first (a queryset; slice it)."""
     upper = query.upper()
-    match = (_similar("name_upper", upper) | _like("name", query) | _like("code", query)
-             | _like("email", query) | _phone(query))
-    candidates = (
+    exact = _like("name", query) | _like("code", query) | _like("email", query) | _phone(query)
+    visible = (
         customer_list_for_user(user)
         .select_related(None).prefetch_related(None)  # the result needs no tags or owner
         .annotate(name_upper=Upper("name"))
-        .filter(match)
-        .values("pk")[:CANDIDATES]
     )
     return (
-        Customer.objects.filter(pk__in=candidates)
+        Customer.objects.filter(pk__in=candidates(visible, exact, _similar("name_upper", upper)))
         .annotate(name_upper=Upper("name"))
         .annotate(score=Greatest(TrigramSimilarity("name_upper", upper),
                                  TrigramWordSimilarity(upper, "name_upper")))
@@ -101,23 +115,24 @@ def contact_matches(user, query: str):
     it), or None when the query holds nothing an index could narrow down."""
     upper = query.upper()
     # Every word must match the first or the last name ("john smth" finds John Smith).
-    by_name = Q()
+    # The substring branch needs every word to match by LIKE (3+ characters); the fuzzy one
+    # takes the similarity operators too (see candidates()).
+    by_name, by_like = Q(), Q()
     terms = [term for term in upper.split() if len(term) >= search.MIN_QUERY_LENGTH]
     for term in terms[:MAX_TERMS]:
-        by_name &= (_similar("first_upper", term) | _similar("last_upper", term)
-                    | _like("first_name", term) | _like("last_name", term))
-    match = by_name | _like("email", query) | _phone(query)
+        like = _like("first_name", term) | _like("last_name", term)
+        by_name &= _similar("first_upper", term) | _similar("last_upper", term) | like
+        by_like = by_like & like if like and by_like is not None else None
+    others = _like("email", query) | _phone(query)
+    match = by_name | others
     if not match:  # only one-letter words
         return None
+    exact = (by_like or Q()) | others
+    visible = contact_list_for_user(user).annotate(first_upper=Upper("first_name"),
+                                                   last_upper=Upper("last_name"))
     full_name = Concat("first_upper", Value(" "), "last_upper")
-    candidates = (
-        contact_list_for_user(user)
-        .annotate(first_upper=Upper("first_name"), last_upper=Upper("last_name"))
-        .filter(match)
-        .values("pk")[:CANDIDATES]
-    )
     return (
-        Contact.objects.filter(pk__in=candidates)
+        Contact.objects.filter(pk__in=candidates(visible, exact, match))
         .select_related("customer")
         .annotate(first_upper=Upper("first_name"), last_upper=Upper("last_name"))
         .annotate(score=Greatest(TrigramSimilarity(full_name, upper),

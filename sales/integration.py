@@ -207,30 +207,35 @@ def _like(column: str, term: str) -> Q:
     return Q(**{f"{column}__icontains": term}) if len(term) >= MIN_LIKE_LENGTH else Q()
 
 
-def _ranked(qs, match: Q, score, annotations: dict):
-    """One query: the first SEARCH_CANDIDATES visible matches (index-served), best first."""
-    candidates = (qs.select_related(None).annotate(**annotations).filter(match)
-                  .values("pk")[:SEARCH_CANDIDATES])
-    return (qs.model._base_manager.filter(pk__in=candidates).annotate(**annotations)
-            .annotate(match_score=score))
+def _ranked(qs, exact: Q, fuzzy: Q | tuple[Q, ...], score, annotations: dict):
+    """One query: the first SEARCH_CANDIDATES visible matches (index-served), best first. The
+    substring matches come first and the similarity ones only when those are too few (see
+    customers.search.candidates): a common term never pays for the % and %> operators."""
+    from customers.search import candidates
+
+    visible = qs.select_related(None).annotate(**annotations)
+    fuzzy = fuzzy if isinstance(fuzzy, tuple) else (fuzzy,)
+    return (qs.model._base_manager.filter(pk__in=candidates(visible, exact, *fuzzy))
+            .annotate(**annotations).annotate(match_score=score))
 
 
 def _leads_for(user, query: str, limit: int) -> list[search.SearchResult]:
     from sales.selectors import lead_list_for_user
 
     upper = query.upper()
-    match = (_similar("first_upper", upper) | _similar("last_upper", upper)
-             | _similar("company_upper", upper) | _like("first_name", query)
-             | _like("last_name", query) | _like("company", query) | _like("email", query))
+    fuzzy = (_similar("first_upper", upper) | _similar("last_upper", upper)
+             | _similar("company_upper", upper))
+    exact = (_like("first_name", query) | _like("last_name", query) | _like("company", query)
+             | _like("email", query))
     digits = phone_digits(query)
     if len(digits) >= MIN_PHONE_DIGITS and PHONE_LIKE.fullmatch(query):
-        match |= Q(phone_digits__contains=digits)
+        exact |= Q(phone_digits__contains=digits)
     annotations = {"first_upper": Upper("first_name"), "last_upper": Upper("last_name"),
                    "company_upper": Upper("company")}
     score = Greatest(TrigramSimilarity("first_upper", upper),
                      TrigramSimilarity("last_upper", upper),
                      TrigramSimilarity("company_upper", upper))
-    rows = (_ranked(lead_list_for_user(user), match, score, annotations)
+    rows = (_ranked(lead_list_for_user(user), exact, fuzzy, score, annotations)
             .order_by("-match_score", "-created_at", "-id")
             .only("uuid", "first_name", "last_name", "company", "email", "status")[:limit])
     return [search.SearchResult(
@@ -244,8 +249,8 @@ def _opportunities_for(user, query: str, limit: int) -> list[search.SearchResult
     from sales.selectors import opportunity_list_for_user
 
     upper = query.upper()
-    match = _similar("name_upper", upper) | _like("name", query)
-    rows = (_ranked(opportunity_list_for_user(user), match,
+    rows = (_ranked(opportunity_list_for_user(user), _like("name", query),
+                    _similar("name_upper", upper),
                     TrigramSimilarity("name_upper", upper), {"name_upper": Upper("name")})
             .select_related("customer", "stage")
             .order_by("-match_score", "-created_at", "-id")
@@ -260,8 +265,8 @@ def _orders_for(user, query: str, limit: int) -> list[search.SearchResult]:
     from sales.selectors import order_list_for_user
 
     upper = query.upper()
-    match = _similar("number_upper", upper) | _like("number", query)
-    rows = (_ranked(order_list_for_user(user), match,
+    rows = (_ranked(order_list_for_user(user), _like("number", query),
+                    _similar("number_upper", upper),
                     TrigramSimilarity("number_upper", upper), {"number_upper": Upper("number")})
             .select_related("customer")
             .order_by("-match_score", "-created_at", "-id")
@@ -277,10 +282,13 @@ def _products_for(user, query: str, limit: int) -> list[search.SearchResult]:
     from sales.selectors import product_list_for_user
 
     upper = query.upper()
-    match = (_similar("name_upper", upper) | _similar("sku_upper", upper)
-             | _like("name", query) | _like("sku", query))
+    # One similarity operator per branch: the catalogue is small enough that the planner would
+    # otherwise scan it, computing four similarities per product (90 ms for 5,000 products).
+    fuzzy = (Q(name_upper__trigram_similar=upper), Q(name_upper__trigram_word_similar=upper),
+             Q(sku_upper__trigram_similar=upper), Q(sku_upper__trigram_word_similar=upper))
+    exact = _like("name", query) | _like("sku", query)
     score = Greatest(TrigramSimilarity("name_upper", upper), TrigramSimilarity("sku_upper", upper))
-    rows = (_ranked(product_list_for_user(user), match, score,
+    rows = (_ranked(product_list_for_user(user), exact, fuzzy, score,
                     {"name_upper": Upper("name"), "sku_upper": Upper("sku")})
             .order_by("-match_score", "name", "id")
             .only("uuid", "sku", "name", "price", "currency", "stock_quantity")[:limit])

@@ -4,10 +4,12 @@ record, or 404 when it is not visible, or 403 when it is visible but `action` is
 
 from __future__ import annotations
 
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import QuerySet
+from django.core.exceptions import EmptyResultSet, PermissionDenied, ValidationError
+from django.db import connections
+from django.db.models import Q, QuerySet, Value
 from django.http import Http404
 
+from crm.pagination import COUNT_CAP, capped_count
 from sales.models import (
     DevelopmentPlan,
     Lead,
@@ -42,6 +44,77 @@ def _check(user, action: str, obj, model_name: str):
     if action != "view" and not sales_policy_for(user).can(action, obj, model_name):
         raise PermissionDenied
     return obj
+
+
+# --- capped counts of the visible set ---------------------------------------------------------
+def visible_branches(user, model_name: str) -> list[Q] | None:
+    """The visible records of `model_name` (the same set as SalesPolicy.visible_q) as DISJOINT
+    filters, each of which one index answers alone: None when every record is visible, [] when
+    none is. The team branch comes first: its partial index (team_id, created_at, id) counts
+    by an index-only scan, which an OR of owner and team filters never gets (that one reads
+    the table)."""
+    if not _active(user) or not user.has_perm(f"sales.view_{model_name}"):
+        return []
+    policy = sales_policy_for(user)
+    if policy.sees_all(model_name):
+        return None
+    reach = policy.reach
+    teams = sorted({*reach.team_ids, *reach.managed_team_ids})
+    owners = {user.pk}
+    if reach.managed_team_ids:
+        owners |= set(reach.managed_member_ids)
+    branches = []
+    owned = Q(owner_id__in=sorted(owners))
+    if teams:
+        branches.append(Q(team_id__in=teams))
+        owned &= Q(team__isnull=True) | ~Q(team_id__in=teams)
+    branches.append(owned)
+    if reach.managed_team_ids and model_name == "lead":
+        branches.append(Q(owner__isnull=True, team__isnull=True))
+    return branches
+
+
+def capped_count_of_branches(queryset: QuerySet, branches: list[Q] | None,
+                             cap: int = COUNT_CAP) -> tuple[int, bool]:
+    """crm.pagination.capped_count of the union of `queryset` filtered by each of the disjoint
+    `branches` (None: the queryset as is): one query, a UNION ALL of per-branch LIMITed
+    subqueries under one LIMIT, so it stops as soon as `cap` + 1 rows are found."""
+    if branches is None:
+        return capped_count(queryset, cap)
+    parts, params = [], []
+    for branch in branches:
+        # A constant, not the pk: a branch on an index without the pk (team_id IS NULL on
+        # the plain foreign-key index) stays an index-only scan.
+        sub = (queryset.filter(branch).order_by().annotate(one_=Value(1)).values("one_")
+               [: cap + 1])
+        try:
+            sql, sub_params = sub.query.get_compiler(using=queryset.db).as_sql()
+        except EmptyResultSet:
+            continue
+        parts.append(f"({sql})")
+        params.extend(sub_params)
+    if not parts:
+        return 0, False
+    with connections[queryset.db].cursor() as cursor:
+        # Only compiled subqueries and placeholders are joined: every value is a parameter.
+        # Each branch as a derived table: "(SELECT ... LIMIT n) LIMIT n" alone is refused.
+        union = " UNION ALL ".join(f"SELECT 1 FROM {part} AS branch{i}_"  # noqa: S608
+                                   for i, part in enumerate(parts))
+        sql = f"SELECT COUNT(*) FROM ({union} LIMIT %s) AS rows_"  # noqa: S608
+        cursor.execute(sql, [*params, cap + 1])
+        n = cursor.fetchone()[0]
+    return (cap, True) if n > cap else (n, False)
+
+
+def filtered_count_for_user(user, filterset, base: QuerySet, model_name: str
+                            ) -> tuple[int, bool]:
+    """The capped count of a list page: `filterset`'s filters applied to `base` (the alive
+    records, unrestricted) and the visible set as index-friendly branches."""
+    qs = base.all()
+    if filterset.is_bound:
+        filterset.errors  # noqa: B018 (validate once)
+        qs = filterset.filter_queryset(qs)
+    return capped_count_of_branches(qs, visible_branches(user, model_name))
 
 
 # --- leads --------------------------------------------------------------------------------------

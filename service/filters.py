@@ -228,13 +228,15 @@ def _decode(queryset, ordering, cursor):
     return converted
 
 
-def keyset_page(queryset, key: str, after: str | None, page_size: int = pagination.PAGE_SIZE):
-    """One keyset page of `queryset` in the whitelisted sort `key` (see ORDERINGS)."""
+def keyset_page(queryset, key: str, after: str | None, page_size: int = pagination.PAGE_SIZE,
+                count: bool = True):
+    """One keyset page of `queryset` in the whitelisted sort `key` (see ORDERINGS); with
+    `count` off the caller fills in page.count and page.count_capped."""
     annotations, ordering = ORDERINGS[key]
     if not annotations:
         return pagination.keyset_paginate(queryset, ordering=ordering, after=after,
-                                          page_size=page_size)
-    total, capped = pagination.capped_count(queryset)
+                                          page_size=page_size, count=count)
+    total, capped = pagination.capped_count(queryset) if count else (0, False)
     qs = queryset.annotate(**annotations)
     values = _decode(qs, ordering, after)
     qs = qs.order_by(*ordering)

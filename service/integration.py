@@ -368,23 +368,27 @@ def _tickets_for(user, query: str, limit: int) -> list[search.SearchResult]:
     """Tickets the user may see (archived ones too) by number, subject or requester e-mail:
     one query over the trigram indexes on UPPER(number/subject/requester_email), the first
     SEARCH_CANDIDATES matches ranked by similarity."""
+    from customers.search import candidates
     from service.models import Ticket
     from service.selectors import ticket_list_for_user
 
     upper = query.upper()
     annotations = {"number_upper": Upper("number"), "subject_upper": Upper("subject"),
                    "requester_upper": Upper("requester_email")}
-    match = (_similar("number_upper", upper) | _similar("subject_upper", upper)
+    fuzzy = (_similar("number_upper", upper) | _similar("subject_upper", upper)
              | _similar("requester_upper", upper))
+    exact = Q()
     if len(query) >= MIN_LIKE_LENGTH:
-        match |= (Q(number_upper__contains=upper) | Q(subject_upper__contains=upper)
-                  | Q(requester_upper__contains=upper))
-    candidates = (ticket_list_for_user(user).select_related(None).annotate(**annotations)
-                  .filter(match).values("pk")[:SEARCH_CANDIDATES])
+        exact = (Q(number_upper__contains=upper) | Q(subject_upper__contains=upper)
+                 | Q(requester_upper__contains=upper))
+    # The substring matches first, the similarity ones only when those are too few (see
+    # customers.search.candidates): a common term never pays for the % and %> operators.
+    visible = ticket_list_for_user(user).select_related(None).annotate(**annotations)
     score = Greatest(TrigramSimilarity("number_upper", upper),
                      TrigramSimilarity("subject_upper", upper),
                      TrigramSimilarity("requester_upper", upper))
-    rows = (Ticket.objects.filter(pk__in=candidates).annotate(**annotations)
+    rows = (Ticket.objects.filter(pk__in=candidates(visible, exact, fuzzy))
+            .annotate(**annotations)
             .annotate(match_score=score).select_related("customer")
             .order_by("-match_score", "-created_at", "-id")
             .only("uuid", "number", "subject", "status", "requester_email",

@@ -21,15 +21,16 @@ BREACHING_WINDOW = timedelta(hours=2)
 RUNNING = ("new", "assigned", "in_progress")  # the SLA clock runs (not while waiting)
 
 
-def queue(user, name: str) -> QuerySet[Ticket]:
+def queue(user, name: str, base: QuerySet[Ticket] | None = None) -> QuerySet[Ticket]:
     """The named queue for `user`:
     - mine: open tickets assigned to the user, newest first;
     - unassigned: tickets nobody has taken yet, newest first;
     - breaching: running tickets due (first response or resolution) within the next 2 hours
       or already late, soonest first (annotated `next_due_at`);
     - all: every ticket the user may see, newest first.
-    An unknown name is a 404."""
-    qs = ticket_list_for_user(user)
+    An unknown name is a 404. `base` replaces the access path (for the capped count, which
+    applies the visible set itself, branch by branch)."""
+    qs = ticket_list_for_user(user) if base is None else base
     if name == "mine":
         return qs.filter(assignee=user, status__in=Ticket.OPEN).order_by("-created_at", "-id")
     if name == "unassigned":

@@ -201,6 +201,26 @@ def test_it_treats_like_wildcards_literally(client_for, rep):
 
 
 # --- speed -------------------------------------------------------------------------------------
+def test_it_takes_substring_matches_first_and_similar_ones_only_when_those_are_few(
+        rep, team, monkeypatch):
+    """The candidates: (substring LIMIT n) UNION ALL (similar LIMIT n) LIMIT n, so a common
+    term never runs the similarity operators; a rare or misspelt one still finds by them."""
+    monkeypatch.setattr(customer_search, "CANDIDATES", 3)
+    for name in ("Acme Robotics One", "Acme Robotics Two", "Acme Robotics Three"):
+        CustomerFactory(name=name, owner=rep, team=team)
+    CustomerFactory(name="Acme Robtics", owner=rep, team=team)  # similar, not a substring
+
+    def names(query):
+        return {c.name for c in customer_search.customer_matches(rep, query)}
+
+    assert names("Robotics") == {"Acme Robotics One", "Acme Robotics Two",
+                                 "Acme Robotics Three"}
+    monkeypatch.setattr(customer_search, "CANDIDATES", 10)
+    assert names("Robotics") == {"Acme Robotics One", "Acme Robotics Two",
+                                 "Acme Robotics Three", "Acme Robtics"}
+    assert names("Acme Robtics") >= {"Acme Robtics", "Acme Robotics One"}
+
+
 def _seed(rep, team, count):
     import factory
 
@@ -218,12 +238,15 @@ def test_the_query_count_does_not_grow_with_rows(client_for, rep, manager, admin
     user = {"rep": rep, "manager": manager, "admin": admin}[user_name]
     client = client_for(user)
     client.get(PAGE)  # the first request stamps the session
-    # The user and their roles; the access lookups (team ids for those who don't see
-    # everything; managed teams and their members for managers); one query per provider; on
-    # the full page the navigation's permission lookups (not for admins, who see all).
-    access = {"rep": 1, "manager": 3, "admin": 0}[user_name]
-    navigation = 2 if url == PAGE and user_name != "admin" else 0
-    expected = 2 + access + 2 + navigation
+    # The user and their roles; the access lookups (one UNION ALL query: team ids, shares and,
+    # for managers, managed teams and their members; none for admins); the model permissions
+    # (two queries, cached for the request: the sales and service providers check them, and so
+    # does the navigation on the full page; none for admins, who hold all); one query per
+    # registered provider (the sales and service ones too), substring and similarity matches
+    # alike: the fuzzy branch rides in the same query (customers.search.candidates).
+    access = {"rep": 1, "manager": 1, "admin": 0}[user_name]
+    permissions = 0 if user_name == "admin" else 2
+    expected = 2 + access + permissions + len(search.providers())
 
     def measure():
         with django_assert_num_queries(expected):

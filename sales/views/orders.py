@@ -25,7 +25,7 @@ from sales.filters_orders import OrderFilter
 from sales.forms_orders import OrderForm, OrderLineFormSet, initial_lines
 from sales.models import Order
 from sales.permissions import sales_policy_for
-from sales.selectors import order_get_for_user, order_list_for_user
+from sales.selectors import filtered_count_for_user, order_get_for_user, order_list_for_user
 
 PICKER_LIMIT = 20
 # The actions on the order page: the name posted -> the service call.
@@ -56,7 +56,10 @@ def order_list(request):
     partial = _partial(request)
     filterset = OrderFilter(request.GET or None, queryset=order_list_for_user(request.user))
     page = keyset_paginate(filterset.qs, ordering=filterset.keyset_ordering(),
-                           after=request.GET.get("after"), page_size=PAGE_SIZE)
+                           after=request.GET.get("after"), page_size=PAGE_SIZE, count=False)
+    # The count by branches of the visible set (index-only), not by the OR of them.
+    page.count, page.count_capped = filtered_count_for_user(
+        request.user, filterset, Order.objects.alive(), "order")
     context = {"filter": filterset, "filter_errors": filterset.labelled_errors(),
                "page": page}
     if partial:

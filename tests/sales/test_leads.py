@@ -364,3 +364,21 @@ def test_web_form_round_robin_takes_turns_from_the_newest_lead(team, rep, manage
         "first_name": f"W{i}", "email": f"w{i}@web.example"}).owner for i in range(4)]
     assert owners == [*members, *members]
     assert last_web_form_owner(form) == members[1].pk
+
+
+def test_it_counts_the_visible_leads_with_the_unassigned_pool(client_for, manager, rep, team,
+                                                              outsider):
+    """The count's branches: the team's leads, the owners' outside the team and, for a
+    manager, the unassigned pool (no owner, no team); the outsider sees only their own."""
+    from sales.selectors import capped_count_of_branches, visible_branches
+
+    LeadFactory(owner=rep, team=team)
+    LeadFactory(owner=rep)
+    LeadFactory()  # the pool
+    LeadFactory(owner=outsider)
+    expected = {rep: 2, manager: 3, outsider: 1}
+    for user, n in expected.items():
+        assert capped_count_of_branches(Lead.objects.alive(),
+                                        visible_branches(user, "lead")) == (n, False)
+        page = client_for(user).get(reverse("sales:lead_list")).context["page"]
+        assert (page.count, len(page.object_list)) == (n, n)

@@ -415,3 +415,36 @@ def test_it_passes_the_translated_stock_text_to_the_script(client_for, rep, own_
         assert translation.gettext("%(stock)s in stock")  # a msgid the catalogues can carry
     script = (Path(__file__).resolve().parents[2] / "static/js/orders.js").read_text()
     assert "in stock" not in script.replace("%(stock)s in stock", "")
+
+
+def test_it_counts_the_visible_orders_branch_by_branch(client_for, manager, rep, outsider,
+                                                       own_customer, other_customer):
+    """The list's count is a UNION ALL of index-friendly branches (the teams' orders, then the
+    owners' outside those teams): the same figure as the OR of the access path, each order
+    once, capped."""
+    from sales.selectors import capped_count_of_branches, visible_branches
+    from tests.factories import OrderFactory, TeamFactory
+
+    OrderFactory(customer=own_customer)  # the rep's, in the team
+    OrderFactory(customer=own_customer, team=None)  # the rep's, no team
+    OrderFactory(customer=own_customer, team=TeamFactory(name="West"))  # the rep's, elsewhere
+    OrderFactory(customer=other_customer)  # the outsider's
+    for user, expected in ((rep, 3), (manager, 3), (outsider, 1)):
+        counted = capped_count_of_branches(Order.objects.alive(), visible_branches(user, "order"))
+        assert counted == (expected, False)
+        assert Order.objects.filter(pk__in=order_list_ids(user)).count() == expected
+    assert capped_count_of_branches(
+        Order.objects.alive(), visible_branches(manager, "order"), cap=2) == (2, True)
+    client = client_for(manager)
+    page = client.get(reverse("sales:order_list"), HTTP_HX_REQUEST="true").context["page"]
+    assert (page.count, page.count_capped) == (3, False)
+    filtered = client.get(reverse("sales:order_list"), {"owner": str(rep.uuid)},
+                          HTTP_HX_REQUEST="true").context["page"]
+    assert filtered.count == len(filtered.object_list) == 3
+    assert client_for(outsider).get(reverse("sales:order_list")).context["page"].count == 1
+
+
+def order_list_ids(user):
+    from sales.selectors import order_list_for_user
+
+    return order_list_for_user(user).values("pk")

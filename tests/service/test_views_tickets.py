@@ -20,6 +20,7 @@ from tests.factories import (
     OrderFactory,
     ProductFactory,
     TeamFactory,
+    TicketFactory,
     UserFactory,
 )
 
@@ -614,3 +615,35 @@ def test_it_assigns_through_the_autocomplete_value(client_for, manager, ticket, 
     assert response.status_code == 302
     ticket.refresh_from_db()
     assert ticket.assignee == agent
+
+
+def test_it_counts_the_visible_tickets_branch_by_branch(client_for, agent, manager, rep,
+                                                         outsider, support_team, team,
+                                                         desk_customer):
+    """The queue's count is a UNION ALL of index-friendly branches (the teams' tickets, the
+    pool, then the assignees' outside those): the figure of the access path, each ticket once,
+    and the queue's own conditions apply."""
+    from sales.selectors import capped_count_of_branches
+    from service.permissions import ticket_policy_for
+    from service.selectors import ticket_list_for_user
+
+    TicketFactory(customer=desk_customer, team=support_team, assignee=agent, status="assigned")
+    TicketFactory(customer=desk_customer, team=support_team, status="closed")
+    TicketFactory(customer=desk_customer, team=None)  # the pool
+    TicketFactory(customer=desk_customer, team=team, assignee=rep)  # the sales team's
+    TicketFactory(customer=desk_customer, team=TeamFactory(name="Elsewhere"), assignee=agent)
+    TicketFactory(customer=desk_customer, team=TeamFactory(name="Far"), assignee=outsider)
+    for user in (agent, manager, rep, outsider):
+        expected = ticket_list_for_user(user).count()
+        branches = ticket_policy_for(user).visible_branches()
+        assert capped_count_of_branches(Ticket.objects.all(), branches) == (expected, False)
+        page = client_for(user).get(reverse("service:ticket_list"),
+                                    {"queue": "all"}).context["page"]
+        assert page.count == len(page.object_list) == expected
+    assert [ticket_list_for_user(u).count() for u in (agent, manager, rep, outsider)] == [
+        4, 5, 1, 1]
+    mine = client_for(agent).get(reverse("service:ticket_list"), {"queue": "mine"})
+    assert mine.context["page"].count == 2
+    assert capped_count_of_branches(Ticket.objects.all(),
+                                    ticket_policy_for(manager).visible_branches(),
+                                    cap=3) == (3, True)
