@@ -1,9 +1,17 @@
 """Reads of the kanban board: one column per active stage, the first cards of each column and
 the column totals, in a fixed number of queries whatever the size of the pipeline.
 
-- the totals: ONE grouped aggregate (count, sum in CRM_CURRENCY, count in other currencies);
-- the cards: ONE query, ROW_NUMBER() OVER (PARTITION BY stage ORDER BY expected close, id)
-  <= the column limit, served by the opportunity_board index (stage, expected_close_date, id).
+The visible opportunities are read as disjoint branches (sales.selectors'
+visible_branches: the user's teams' records; the owners' records outside those teams), each
+an index range, so nothing below reads the heap of a million rows:
+
+- the totals: ONE query; per column a capped count (at most COUNT_CAP + 1 index entries per
+  branch, an index-only scan) and, only for a column under the cap, its sum in CRM_CURRENCY and
+  the count in other currencies (totals are exact or not shown);
+- the cards: ONE query; per column and branch the first `limit` (expected close, id) from the
+  opportunity_board index (stage, expected_close_date, id), or the branch's (team, stage,
+  expected close, id) / (owner, stage, expected close, id) index, merged per column, then
+  those few hundred rows with their relations.
 """
 
 from __future__ import annotations
@@ -14,15 +22,26 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.exceptions import EmptyResultSet
 from django.db import connection
-from django.db.models import F, QuerySet, Window
-from django.db.models.functions import RowNumber
+from django.db.models import Q, QuerySet
+from django.db.models.expressions import RawSQL
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.html import format_html_join
+from django.utils.translation import ngettext
 
 from crm.pagination import COUNT_CAP
+from sales import selectors
 from sales.models import Opportunity, PipelineStage
 from sales.permissions import sales_policy_for
 
 COLUMN_LIMIT = 50
+CARD_ORDER = ("expected_close_date", "id")
+URL_SLOT = "00000000-0000-0000-0000-000000000000"
+CARD_FIELDS = ("id", "uuid", "version", "name", "amount", "currency", "probability",
+               "expected_close_date", "stage_entered_at", "stage", "owner", "team", "customer",
+               "customer__uuid", "customer__name", "owner__first_name", "owner__last_name",
+               "owner__email")
 
 
 @dataclass
@@ -45,51 +64,122 @@ class Column:
                 "other_currency": self.other_currency}
 
 
+def visible_branches(user) -> list[Q] | None:
+    """The disjoint branches of the opportunities `user` may see (None: everything); see
+    sales.selectors.visible_branches."""
+    return selectors.visible_branches(user, "opportunity")
+
+
+def _sql(qs: QuerySet) -> tuple[str, list] | None:
+    """The ORM's SQL and parameters of `qs`; None when it can match nothing."""
+    try:
+        sql, params = qs.query.sql_with_params()
+    except EmptyResultSet:
+        return None
+    return sql, list(params)
+
+
+def _branch_sql(queryset: QuerySet, stage_id: int, branches, columns: tuple[str, ...],
+                limit: int, ordered: bool) -> tuple[str, list] | None:
+    """One column's rows (`columns`, at most `limit` per branch), the branches UNION ALL'd:
+    each `(SELECT ... LIMIT n)` is one index range."""
+    parts, params = [], []
+    for branch in branches or [Q()]:
+        qs = queryset.filter(branch, stage_id=stage_id).order_by(
+            *(CARD_ORDER if ordered else ())).values_list(*columns)[:limit]
+        built = _sql(qs)
+        if built is None:
+            continue
+        parts.append(f"({built[0]})")
+        params += built[1]
+    if not parts:
+        return None
+    return " UNION ALL ".join(parts), params
+
+
 def board_totals(queryset: QuerySet[Opportunity], stage_ids,
-                 cap: int = COUNT_CAP) -> dict[int, dict]:
-    """{stage id: {"count", "total", "other_currency", "capped"}} of `queryset`, in ONE query
-    that reads at most `cap` + 1 rows per column: a UNION ALL of one LIMITed subquery per
-    stage (crm.pagination's capped count, per column). A column past the cap says
-    count=cap, capped=True and has no total (totals are exact or not shown). Only
-    CRM_CURRENCY amounts are added up; the others are counted."""
+                 cap: int = COUNT_CAP, *, branches: list[Q] | None = None) -> dict[int, dict]:
+    """{stage id: {"count", "total", "other_currency", "capped"}} of `queryset`, in ONE query.
+    Per column: a capped count over LIMITed subqueries (crm.pagination's capped count, per
+    column and branch: at most `cap` + 1 index entries each) and its sum: with branches in
+    the same pass (their indexes cover amount and currency); without, only when the column
+    is under the cap (the sum subquery sits in a CASE: PostgreSQL runs it only then).
+    A column past the cap says count=cap, capped=True and has no total (totals are exact or
+    not shown). Only CRM_CURRENCY amounts are added up; the others are counted. `branches`:
+    disjoint filters covering `queryset` (see visible_branches) that make each subquery an
+    index range; None reads `queryset` as one."""
     parts, params = [], []
     for stage_id in stage_ids:
-        inner = (queryset.filter(stage_id=stage_id).order_by()
-                 .values_list("amount", "currency")[: cap + 1])
-        try:
-            sql, inner_params = inner.query.sql_with_params()
-        except EmptyResultSet:
+        rows = _branch_sql(queryset, stage_id, branches, ("amount", "currency"), cap + 1,
+                           False)
+        if rows is None:
             continue
-        parts.append("SELECT %s, COUNT(*), SUM(t.amount) FILTER (WHERE t.currency = %s), "  # noqa: S608 (the ORM's SQL, wrapped)
-                     f"COUNT(*) FILTER (WHERE t.currency <> %s) FROM ({sql}) AS t")
-        params += [stage_id, settings.CRM_CURRENCY, settings.CRM_CURRENCY, *inner_params]
+        if branches is not None:
+            # The branch indexes (team / owner, stage, ...) cover amount and currency: one
+            # index-only pass counts and adds up at once.
+            parts.append(
+                "SELECT %s, COUNT(*), ARRAY["  # noqa: S608 (the ORM's SQL, wrapped)
+                "COALESCE(SUM(t.amount) FILTER (WHERE t.currency = %s), 0), "
+                "COUNT(*) FILTER (WHERE t.currency <> %s)] "
+                f"FROM (SELECT * FROM ({rows[0]}) AS u LIMIT %s) AS t")
+            params += [stage_id, settings.CRM_CURRENCY, settings.CRM_CURRENCY, *rows[1],
+                       cap + 1]
+            continue
+        # Everything visible: count along the opportunity_board index (index-only), add up
+        # only under the cap.
+        ids = _branch_sql(queryset, stage_id, branches, ("id",), cap + 1, False)
+        parts.append(
+            "SELECT %s, c.n, CASE WHEN c.n <= %s THEN ("  # noqa: S608 (the ORM's SQL, wrapped)
+            "SELECT ARRAY[COALESCE(SUM(t.amount) FILTER (WHERE t.currency = %s), 0), "
+            f"COUNT(*) FILTER (WHERE t.currency <> %s)] FROM ({rows[0]}) AS t) END "
+            f"FROM (SELECT COUNT(*) AS n FROM (SELECT 1 FROM ({ids[0]}) AS u LIMIT %s) AS v) "
+            "AS c")
+        params += [stage_id, cap, settings.CRM_CURRENCY, settings.CRM_CURRENCY, *rows[1],
+                   *ids[1], cap + 1]
     if not parts:
         return {}
     with connection.cursor() as cursor:
         # The ORM's own SQL and parameters, wrapped: nothing of the user's is inlined.
         cursor.execute(" UNION ALL ".join(parts), params)
-        rows = cursor.fetchall()
+        result = cursor.fetchall()
     totals = {}
-    for stage_id, n, total, other in rows:
+    for stage_id, n, sums in result:
         if not n:
             continue
         if n > cap:
             totals[stage_id] = {"count": cap, "total": None, "other_currency": 0,
                                 "capped": True}
         else:
+            total, other = sums
             totals[stage_id] = {"count": n, "total": total or Decimal("0"),
-                                "other_currency": other, "capped": False}
+                                "other_currency": int(other), "capped": False}
     return totals
 
 
-def board_cards(queryset: QuerySet[Opportunity], stage_ids,
-                limit: int = COLUMN_LIMIT) -> list[Opportunity]:
-    """The first `limit` cards of every stage (soonest expected close first), in one query."""
-    ranked = queryset.filter(stage_id__in=stage_ids).annotate(
-        board_rank=Window(RowNumber(), partition_by=[F("stage_id")],
-                          order_by=[F("expected_close_date").asc(), F("id").asc()]))
-    return list(ranked.filter(board_rank__lte=limit).order_by(
-        "stage_id", "expected_close_date", "id"))
+def board_cards(queryset: QuerySet[Opportunity], stage_ids, limit: int = COLUMN_LIMIT, *,
+                branches: list[Q] | None = None) -> list[Opportunity]:
+    """The first `limit` cards of every stage (soonest expected close first), in one query:
+    the ids come from one index range per column and branch (LIMIT `limit` each), merged per
+    column; then only those rows are read, with their relations."""
+    parts, params = [], []
+    for stage_id in stage_ids:
+        column = _branch_sql(queryset, stage_id, branches, ("id", "expected_close_date"),
+                             limit, True)
+        if column is None:
+            continue
+        # Every branch is sorted already: the column's first `limit` of their union.
+        parts.append(f"(SELECT c.id FROM ({column[0]}) AS c "  # noqa: S608
+                     "ORDER BY c.expected_close_date, c.id LIMIT %s)")
+        params += [*column[1], limit]
+    if not parts:
+        return []
+    # The ORM's own SQL and parameters, wrapped: nothing of the user's is inlined.
+    ids = RawSQL(" UNION ALL ".join(parts), params)  # noqa: S611
+    # Only what a card shows and what its move needs: a few hundred cards, each with its
+    # customer and owner (not every column of four tables).
+    return list(queryset.filter(id__in=ids).select_related(None)
+                .select_related("customer", "owner").only(*CARD_FIELDS)
+                .order_by("stage_id", *CARD_ORDER))
 
 
 def board_load(user, queryset: QuerySet[Opportunity], stages,
@@ -100,7 +190,8 @@ def board_load(user, queryset: QuerySet[Opportunity], stages,
     stages = list(stages)
     ids = [s.pk for s in stages]
     columns = {s.pk: Column(stage=s) for s in stages}
-    for stage_id, data in board_totals(queryset, ids).items():
+    branches = visible_branches(user)
+    for stage_id, data in board_totals(queryset, ids, branches=branches).items():
         column = columns[stage_id]
         column.count, column.total = data["count"], data["total"]
         column.other_currency = data["other_currency"]
@@ -108,8 +199,30 @@ def board_load(user, queryset: QuerySet[Opportunity], stages,
     policy = sales_policy_for(user)
     may_change = user.has_perm("sales.change_opportunity")
     now = timezone.now()
-    for card in board_cards(queryset, ids, limit):
+    # What every card repeats is worked out once, not per card in the template: the two
+    # links (reversed once, the uuid put in), the "Move to" options of each stage, the owner.
+    detail_url, customer_url = (reverse(name, kwargs={"uuid": URL_SLOT}) for name in (
+        "sales:opportunity_detail", "customers:detail"))
+    options = {s.pk: format_html_join("", '<option value="{}"{}>{}</option>', (
+        (o.pk, " selected" if o.pk == s.pk else "", o.name)
+        for o in stages)) for s in stages}
+    owners: dict[int | None, str] = {}
+    dates: dict = {}
+    for card in board_cards(queryset, ids, limit, branches=branches):
         card.days_in_stage = max(0, (now - card.stage_entered_at).days)
         card.can_move = may_change and policy.can("change", card, "opportunity")
+        card.detail_url = detail_url.replace(URL_SLOT, str(card.uuid))
+        card.customer_url = customer_url.replace(URL_SLOT, str(card.customer.uuid))
+        card.move_options = options.get(card.stage_id, "")
+        if card.owner_id not in owners:
+            owners[card.owner_id] = (card.owner.get_full_name() or card.owner.email
+                                     if card.owner_id else "")
+        card.owner_label = owners[card.owner_id]
+        day = card.expected_close_date
+        if day not in dates:
+            dates[day] = (day.isoformat(), date_format(day, "SHORT_DATE_FORMAT"))
+        card.close_iso, card.close_text = dates[day]
+        card.days_text = ngettext("%(counter)s day", "%(counter)s days",
+                                  card.days_in_stage) % {"counter": card.days_in_stage}
         columns[card.stage_id].cards.append(card)
     return [columns[pk] for pk in ids]

@@ -139,28 +139,48 @@ class OpportunityFilter(BootstrapFilterSet):
             choice = self.form.cleaned_data.get("ordering")
         return ORDERINGS.get(choice or DEFAULT_ORDERING, ORDERINGS[DEFAULT_ORDERING])
 
-    def totals(self, cap: int = COUNT_CAP) -> dict:
-        """How many, the amount and the weighted amount of the filtered set, in ONE query
-        that reads at most `cap` + 1 rows (a LIMITed subquery, like crm.pagination's capped
-        counts). Past the cap: {"count": cap, "capped": True} and no sums (sums are exact or
-        not shown)."""
-        inner = self.qs.order_by().values_list("amount", "probability")[: cap + 1]
-        try:
-            sql, params = inner.query.sql_with_params()
-        except EmptyResultSet:  # qs.none(): nothing to add up
+    def totals(self, cap: int = COUNT_CAP, *, branches: list[Q] | None = None) -> dict:
+        """How many, the amount and the weighted amount of the filtered set, in ONE query:
+        a capped count (at most `cap` + 1 index entries per branch, like crm.pagination's
+        capped counts) and, only under the cap, the sums (the sum subquery sits in a CASE:
+        PostgreSQL runs it only then). Past the cap: {"count": cap, "capped": True} and no
+        sums (sums are exact or not shown). `branches`: disjoint filters covering the set
+        (sales.selectors.visible_branches) that make each subquery an index range."""
+        ids, rows = self._union(("id",), cap + 1, branches), self._union(
+            ("amount", "probability"), cap + 1, branches)
+        if ids is None or rows is None:  # qs.none(): nothing to add up
             return {"count": 0, "capped": False, "amount": Decimal("0.00"),
                     "weighted": Decimal("0.00")}
         with connection.cursor() as cursor:
             # The ORM's own SQL and parameters, wrapped: nothing of the user's is inlined.
             cursor.execute(
-                "SELECT COUNT(*), COALESCE(SUM(t.amount), 0), "  # noqa: S608
-                "COALESCE(SUM(t.amount * t.probability / 100), 0) "
-                f"FROM ({sql}) AS t", params)
-            count, amount, weighted = cursor.fetchone()
+                "SELECT c.n, CASE WHEN c.n <= %s THEN (SELECT ARRAY["  # noqa: S608
+                "COALESCE(SUM(t.amount), 0), COALESCE(SUM(t.amount * t.probability), 0) / 100]"
+                f" FROM ({rows[0]}) AS t) END FROM (SELECT COUNT(*) AS n FROM "
+                f"(SELECT 1 FROM ({ids[0]}) AS u LIMIT %s) AS v) AS c",
+                [cap, *rows[1], *ids[1], cap + 1])
+            count, sums = cursor.fetchone()
         if count > cap:
             return {"count": cap, "capped": True, "amount": None, "weighted": None}
+        amount, weighted = sums
         return {"count": count, "capped": False, "amount": amount,
                 "weighted": weighted.quantize(Decimal("0.01"))}
+
+    def _union(self, columns: tuple[str, ...], limit: int,
+               branches: list[Q] | None) -> tuple[str, list] | None:
+        """`columns` of the filtered set, at most `limit` rows per branch, UNION ALL'd."""
+        parts, params = [], []
+        for branch in branches or [Q()]:
+            inner = self.qs.filter(branch).order_by().values_list(*columns)[:limit]
+            try:
+                sql, inner_params = inner.query.sql_with_params()
+            except EmptyResultSet:
+                continue
+            parts.append(f"({sql})")
+            params += inner_params
+        if not parts:
+            return None
+        return " UNION ALL ".join(parts), params
 
     def load_choices(self) -> None:
         """Only the full page shows the form: read the stage and team lists once (the owner

@@ -94,8 +94,23 @@ class Opportunity(BaseModel):
             # The kanban (per stage, soonest close first) and the forecast (by close month).
             models.Index(fields=["stage", "expected_close_date", "id"], name="opportunity_board",
                          condition=Q(deleted_at__isnull=True)),
-            models.Index(fields=["expected_close_date", "owner"], name="opportunity_forecast",
+            # The forecast's open pipeline (covering: read from the index alone).
+            models.Index(fields=["expected_close_date", "owner"],
+                         include=["team", "stage", "amount", "currency", "probability"],
+                         name="opportunity_forecast_cover",
                          condition=Q(deleted_at__isnull=True)),
+            # The forecast's won amounts.
+            models.Index(fields=["closed_at"],
+                         include=["owner", "team", "stage", "amount", "currency"],
+                         name="opportunity_won_cover",
+                         condition=Q(deleted_at__isnull=True, closed_at__isnull=False)),
+            # The kanban's cards and totals per visible part (teams' / owners' records).
+            models.Index(fields=["team", "stage", "expected_close_date", "id"],
+                         include=["owner", "amount", "currency", "probability"],
+                         name="opportunity_team_board", condition=Q(deleted_at__isnull=True)),
+            models.Index(fields=["owner", "stage", "expected_close_date", "id"],
+                         include=["team", "amount", "currency", "probability"],
+                         name="opportunity_owner_board", condition=Q(deleted_at__isnull=True)),
             models.Index(fields=["customer", "-created_at"], name="opportunity_customer"),
             # The 360 page's panel: a customer's open deals, soonest close first.
             models.Index(fields=["customer", "expected_close_date", "id"],

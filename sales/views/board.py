@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from crm.exceptions import ApplicationError, StaleObjectError
-from sales.board import COLUMN_LIMIT, board_load, board_totals
+from sales.board import COLUMN_LIMIT, board_load, board_totals, visible_branches
 from sales.filters_board import BoardFilter
 from sales.pipeline_services import opportunity_move
 from sales.selectors import opportunity_get_for_user, opportunity_list_for_user, stage_list
@@ -93,7 +93,8 @@ def board_move(request):
         return _error(exc.message, 400)
     queryset = _filtered(request, request.GET)[1]
     stages = list(stage_list())
-    totals = board_totals(queryset, [s.pk for s in stages])
+    totals = board_totals(queryset, [s.pk for s in stages],
+                          branches=visible_branches(request.user))
     empty = {"count": 0, "total": 0, "other_currency": 0, "capped": False}
 
     def column(stage):

@@ -26,7 +26,12 @@ from sales.filters_opportunities import OpportunityFilter
 from sales.forms_opportunities import MoveForm, OpportunityForm, PlanForm
 from sales.models import DevelopmentPlan, OpportunityStageHistory
 from sales.permissions import sales_policy_for
-from sales.selectors import opportunity_get_for_user, opportunity_list_for_user, stage_list
+from sales.selectors import (
+    opportunity_get_for_user,
+    opportunity_list_for_user,
+    stage_list,
+    visible_branches,
+)
 
 TRASH_ORDERING = ("-deleted_at", "-id")
 # The stage history shown on the page (an opportunity rarely moves more often than this).
@@ -82,7 +87,8 @@ def opportunity_list(request):
     # The totals (one capped query, which counts the filtered set too) are shown above the
     # first page only: the htmx "next" pages (?after=) append rows without them.
     first_page = not request.GET.get("after")
-    totals = filterset.totals() if first_page else None
+    totals = (filterset.totals(branches=visible_branches(request.user, "opportunity"))
+              if first_page else None)
     page = keyset_paginate(filterset.qs, ordering=filterset.keyset_ordering(),
                            after=request.GET.get("after"), page_size=PAGE_SIZE, count=False)
     context = {
