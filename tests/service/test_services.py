@@ -316,6 +316,8 @@ def test_bulk_assign_is_all_or_nothing(manager, agent, rep, desk_customer, suppo
 
     Ticket.objects.filter(pk=other_team.pk).update(team=TeamFactory(manager=manager))
     other_team.refresh_from_db()
+    # A new request: the access policy cached on the user instance is per request.
+    manager = type(manager).objects.get(pk=manager.pk)
     with pytest.raises(ApplicationError):
         ticket_bulk_assign(actor=manager, tickets=[*tickets, other_team], assignee=manager)
     assert set(Ticket.objects.values_list("assignee", flat=True)) == {agent.pk, None}
