@@ -3,9 +3,12 @@
 import django_filters
 from django import forms
 
+from crm.forms import FastSelect
+
 
 class BootstrapFilterSet(django_filters.FilterSet):
-    """Gives every filter widget its Bootstrap class, so templates can render fields as-is."""
+    """Gives every filter widget its Bootstrap class, so templates can render fields as-is;
+    plain selects render through FastSelect (the same HTML without a template per option)."""
 
     @property
     def form(self):
@@ -17,6 +20,9 @@ class BootstrapFilterSet(django_filters.FilterSet):
                 if isinstance(widget, forms.CheckboxInput):
                     css = "form-check-input"
                 widget.attrs.setdefault("class", css)
+                if type(widget) is forms.Select:
+                    # Same state, same HTML; only render() differs (crm.forms.FastSelect).
+                    widget.__class__ = FastSelect
             form._bootstrapped = True
         return form
 
