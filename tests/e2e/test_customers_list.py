@@ -44,7 +44,9 @@ def test_a_rep_creates_a_customer_and_filters_the_list_in_place(page, rep, book,
     page.get_by_label("Name").fill("Delta Systems")
     page.get_by_label("E-mail").fill("hello@delta.example")
     page.get_by_label("Phone").fill("+86 21 5555-0100")
-    page.get_by_label("VIP").check()
+    # Tags are an autocomplete (the page never renders every tag): type, then pick.
+    page.get_by_role("combobox", name="Tags").fill("VI")
+    page.get_by_role("option", name="VIP").click()
     page.get_by_role("button", name="Create customer").click()
     page.wait_for_url("**/customers/*-*/")  # the customer's page
 
@@ -112,7 +114,8 @@ def test_a_manager_tags_in_bulk_and_restores_from_the_trash(browser, live_server
     page.get_by_label("Select Acme Robotics").check()
     page.get_by_label("Select Beta Foods International Holdings").check()
     page.locator("#bulk_action").select_option("add_tag")
-    page.locator("#bulk_tag").select_option(label="VIP")
+    page.get_by_role("combobox", name="Tag", exact=True).fill("VI")
+    page.get_by_role("option", name="VIP").click()
     page.get_by_role("button", name="Apply").click()
     page.wait_for_load_state("networkidle")
     expect(page.locator(".messages")).to_contain_text(
