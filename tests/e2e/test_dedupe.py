@@ -44,6 +44,7 @@ def test_a_manager_merges_duplicates_and_erases_a_contact(page, manager, passwor
     page.on("dialog", lambda dialog: dialog.accept())
     sign_in(page, manager.email, password)
     page.wait_for_url("**/")
+    page.get_by_test_id("nav-customers").click()  # the top bar's Customers menu
     page.get_by_role("link", name="Duplicates").first.click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Possible duplicates")
     pair = page.get_by_test_id("duplicate-pair")
