@@ -1,9 +1,29 @@
 """Shared base for every list filter (django-filter), styled for Bootstrap."""
 
+import datetime
+
 import django_filters
 from django import forms
+from django.utils import timezone
 
 from crm.forms import FastSelect
+
+# Dates outside these years have no bound in the filters (years 1 and 9999 overflow once
+# shifted to UTC).
+MIN_YEAR, MAX_YEAR = 1900, 9998
+
+
+def start_of_day(day: datetime.date) -> datetime.datetime | None:
+    """Midnight at the start of `day` in the current time zone; None for the far past or
+    future: no bound there."""
+    if not MIN_YEAR <= day.year <= MAX_YEAR:
+        return None
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
+
+
+def end_of_day(day: datetime.date) -> datetime.datetime | None:
+    """The exclusive end of `day` (midnight after it), so a "until" date includes the day."""
+    return start_of_day(day + datetime.timedelta(days=1)) if day.year < MAX_YEAR else None
 
 
 class BootstrapFilterSet(django_filters.FilterSet):
@@ -25,6 +45,22 @@ class BootstrapFilterSet(django_filters.FilterSet):
                     widget.__class__ = FastSelect
             form._bootstrapped = True
         return form
+
+    # A range on created_at itself (not created_at::date), so the index is used.
+    def filter_created_after(self, queryset, name, value):
+        start = start_of_day(value)
+        return queryset if start is None else queryset.filter(created_at__gte=start)
+
+    def filter_created_before(self, queryset, name, value):
+        end = end_of_day(value)
+        return queryset if end is None else queryset.filter(created_at__lt=end)
+
+    def _clean(self, name):
+        """The cleaned value of filter `name` (the form validated once); None when unbound."""
+        if not self.is_bound:
+            return None
+        self.errors  # noqa: B018 (validate the form once)
+        return self.form.cleaned_data.get(name)
 
     def labelled_errors(self) -> list[tuple[str, list[str]]]:
         """The filter form's errors with the label of the field each is about (for

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime
 import functools
 import json
 
@@ -12,7 +11,6 @@ from django.contrib.auth import get_user_model
 from django.db import connections
 from django.db.models import CharField, F, IntegerField, Q, Value
 from django.db.models.functions import Cast, Concat, JSONObject
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Team
@@ -34,7 +32,6 @@ ADVANCED = ("team", "level", "industry", "source", "region", "tags", "created_af
             "created_before")
 # Phone search starts at this many digits (fewer would match nearly every number).
 MIN_PHONE_DIGITS = 3
-MIN_YEAR, MAX_YEAR = 1900, 9998
 DICTIONARY_FILTERS = {
     "level": DictionaryEntry.Kind.LEVEL,
     "industry": DictionaryEntry.Kind.INDUSTRY,
@@ -223,35 +220,10 @@ class CustomerFilter(BootstrapFilterSet):
             pk__in=CustomerTag.objects.filter(tag__in=value).values("customer_id")
         )
 
-    @staticmethod
-    def _start_of(day: datetime.date) -> datetime.datetime | None:
-        """Midnight at the start of `day` in the current time zone; None for the far past or
-        future (years 1 and 9999 overflow once shifted to UTC): no bound there."""
-        if not MIN_YEAR <= day.year <= MAX_YEAR:
-            return None
-        return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
-
-    def filter_created_after(self, queryset, name, value):
-        # A range on created_at itself (not created_at::date), so the index is used.
-        start = self._start_of(value)
-        return queryset if start is None else queryset.filter(created_at__gte=start)
-
-    def filter_created_before(self, queryset, name, value):
-        # Inclusive of the day chosen.
-        end = self._start_of(value + datetime.timedelta(days=1)) if value.year < MAX_YEAR \
-            else None
-        return queryset if end is None else queryset.filter(created_at__lt=end)
-
     def filter_ordering(self, queryset, name, value):
         return queryset.order_by(*self.keyset_ordering())
 
     # --- for the view and the template --------------------------------------------------------
-    def _clean(self, name):
-        if not self.is_bound:
-            return None
-        self.errors  # noqa: B018 (validate the form once)
-        return self.form.cleaned_data.get(name)
-
     def keyset_ordering(self) -> tuple[str, ...]:
         return ORDERINGS.get(self._clean("ordering") or DEFAULT_ORDERING,
                              ORDERINGS[DEFAULT_ORDERING])

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import datetime
-
 import django_filters
 from django import forms
 from django.contrib.auth import get_user_model
 from django.db.models import Q
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Team
@@ -30,7 +27,6 @@ DEFAULT_ORDERING = "-created"
 ADVANCED = ("team", "source", "region", "score_min", "score_max", "created_after",
             "created_before")
 MIN_PHONE_DIGITS = 3
-MIN_YEAR, MAX_YEAR = 1900, 9998
 SCORE_LIMIT = 1_000_000
 
 
@@ -100,29 +96,8 @@ class LeadFilter(BootstrapFilterSet):
             q |= Q(phone_digits__contains=digits)
         return queryset.filter(q)
 
-    @staticmethod
-    def _start_of(day: datetime.date) -> datetime.datetime | None:
-        if not MIN_YEAR <= day.year <= MAX_YEAR:
-            return None
-        return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
-
-    def filter_created_after(self, queryset, name, value):
-        start = self._start_of(value)
-        return queryset if start is None else queryset.filter(created_at__gte=start)
-
-    def filter_created_before(self, queryset, name, value):
-        end = self._start_of(value + datetime.timedelta(days=1)) if value.year < MAX_YEAR \
-            else None
-        return queryset if end is None else queryset.filter(created_at__lt=end)
-
     def filter_ordering(self, queryset, name, value):
         return queryset.order_by(*self.keyset_ordering())
-
-    def _clean(self, name):
-        if not self.is_bound:
-            return None
-        self.errors  # noqa: B018 (validate the form once)
-        return self.form.cleaned_data.get(name)
 
     def keyset_ordering(self) -> tuple[str, ...]:
         return ORDERINGS.get(self._clean("ordering") or DEFAULT_ORDERING,

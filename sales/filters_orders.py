@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import datetime
-
 import django_filters
 from django import forms
 from django.contrib.auth import get_user_model
 from django.db.models import Q
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Team
-from crm.filters import BootstrapFilterSet
+from crm.filters import BootstrapFilterSet, end_of_day, start_of_day
 from customers.models import Customer
 from sales.autocomplete import UserFilter
 from sales.models import Order
@@ -26,7 +23,6 @@ ORDERINGS = {
 }
 DEFAULT_ORDERING = "-created"
 ADVANCED = ("team", "customer", "ordered_after", "ordered_before", "total_min", "total_max")
-MIN_YEAR, MAX_YEAR = 1900, 9998
 # Totals are NUMERIC(14, 2): bounds past 10^12 are refused with a form error.
 MAX_AMOUNT = 10**12
 
@@ -37,12 +33,6 @@ def _person_label(user) -> str:
 
 def _date_widget():
     return forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"})
-
-
-def _start_of(day: datetime.date) -> datetime.datetime | None:
-    if not MIN_YEAR <= day.year <= MAX_YEAR:
-        return None
-    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
 
 
 class OrderFilter(BootstrapFilterSet):
@@ -100,11 +90,11 @@ class OrderFilter(BootstrapFilterSet):
         return queryset.filter(customer__uuid=value)
 
     def filter_ordered_after(self, queryset, name, value):
-        start = _start_of(value)
+        start = start_of_day(value)
         return queryset if start is None else queryset.filter(ordered_at__gte=start)
 
     def filter_ordered_before(self, queryset, name, value):
-        end = _start_of(value + datetime.timedelta(days=1)) if value.year < MAX_YEAR else None
+        end = end_of_day(value)
         return queryset if end is None else queryset.filter(ordered_at__lt=end)
 
     def filter_ordering(self, queryset, name, value):

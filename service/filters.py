@@ -41,7 +41,6 @@ ORDERINGS = {
 }
 ADVANCED = ("category", "team", "assignee", "channel", "customer", "created_after",
             "created_before", "breached")
-MIN_YEAR, MAX_YEAR = 1900, 9998
 
 
 def _date_widget():
@@ -60,12 +59,6 @@ class PersonFilter(django_filters.ModelChoiceFilter):
                                             placeholder=field.empty_label)
             field.widget.choices = field.choices
         return field
-
-
-def _start_of(day: datetime.date) -> datetime.datetime | None:
-    if not MIN_YEAR <= day.year <= MAX_YEAR:
-        return None
-    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
 
 
 class TicketFilter(BootstrapFilterSet):
@@ -131,14 +124,6 @@ class TicketFilter(BootstrapFilterSet):
             return queryset
         return queryset.filter(like_q(value, "customer__name", "customer__code"))
 
-    def filter_created_after(self, queryset, name, value):
-        start = _start_of(value)
-        return queryset if start is None else queryset.filter(created_at__gte=start)
-
-    def filter_created_before(self, queryset, name, value):
-        end = _start_of(value + datetime.timedelta(days=1)) if value.year < MAX_YEAR else None
-        return queryset if end is None else queryset.filter(created_at__lt=end)
-
     def filter_breached(self, queryset, name, value):
         late = Q(first_response_breached=True) | Q(resolution_breached=True)
         return queryset.filter(late if value == "yes" else ~late)
@@ -147,12 +132,6 @@ class TicketFilter(BootstrapFilterSet):
         return queryset  # applied by the pagination (keyset_page)
 
     # --- for the view and the template --------------------------------------------------------
-    def _clean(self, name):
-        if not self.is_bound:
-            return None
-        self.errors  # noqa: B018 (validate the form once)
-        return self.form.cleaned_data.get(name)
-
     def ordering_key(self) -> str:
         key = self._clean("ordering") or self.default_ordering
         return key if key in ORDERINGS else "-created"

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import datetime
-
 import django_filters
 from django import forms
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from crm.filters import BootstrapFilterSet
@@ -15,17 +12,10 @@ from service.models import Feedback
 
 ORDERING = ("-created_at", "-id")
 ADVANCED = ("created_after", "created_before")
-MIN_YEAR, MAX_YEAR = 1900, 9998
 
 
 def _date_widget():
     return forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"})
-
-
-def _start_of(day: datetime.date) -> datetime.datetime | None:
-    if not MIN_YEAR <= day.year <= MAX_YEAR:
-        return None
-    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
 
 
 class FeedbackFilter(BootstrapFilterSet):
@@ -56,14 +46,6 @@ class FeedbackFilter(BootstrapFilterSet):
 
     def filter_customer(self, queryset, name, value):
         return queryset.filter(customer__uuid=value) if value else queryset
-
-    def filter_created_after(self, queryset, name, value):
-        start = _start_of(value)
-        return queryset if start is None else queryset.filter(created_at__gte=start)
-
-    def filter_created_before(self, queryset, name, value):
-        end = _start_of(value + datetime.timedelta(days=1)) if value.year < MAX_YEAR else None
-        return queryset if end is None else queryset.filter(created_at__lt=end)
 
     def advanced_in_use(self) -> bool:
         data = self.data or {}
