@@ -7,8 +7,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 
-from django.urls import reverse
+from django.urls import get_script_prefix, get_urlconf, reverse
+
+
+@lru_cache(maxsize=1024)
+def _url(url_name: str, prefix: str, urlconf) -> str:
+    return reverse(url_name, urlconf=urlconf)
 
 
 @dataclass(frozen=True)
@@ -29,7 +35,9 @@ class NavItem:
 
     @property
     def url(self) -> str:
-        return reverse(self.url_name)
+        # Every page shows the whole menu: reverse each entry once per process, not some
+        # fifty times per request (keyed by what reverse() depends on).
+        return _url(self.url_name, get_script_prefix(), get_urlconf())
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ of M", only "first page" and "next".
     page.object_list, page.next_cursor, page.count, page.count_capped
 
 The ordering must end with a unique column (the primary key) and its columns must be NOT NULL.
+The rows are model instances, or dicts with `fields=` (naming the sort columns too).
 The cursor is opaque to the user (base64 of JSON); a tampered or foreign cursor is ignored and
 the first page is shown.
 
@@ -116,10 +117,21 @@ def _cursor_count(cursor: str | None, fingerprint: str) -> tuple[int, bool] | No
     return total, capped
 
 
-def query_fingerprint(queryset: QuerySet) -> str:
+def _pk_sql(queryset: QuerySet) -> tuple[str, tuple] | None:
+    """The SQL of the filtered query's primary keys, ordering aside (None when it cannot be
+    compiled, e.g. an empty IN ()). The fingerprint and the planner's estimate share it:
+    compiling a list's query costs about a millisecond."""
+    try:
+        return queryset.order_by().values("pk").query.sql_with_params()
+    except Exception:  # noqa: BLE001 (EmptyResultSet and the like)
+        return None
+
+
+def query_fingerprint(queryset: QuerySet, compiled: tuple[str, tuple] | None = None) -> str:
     """A short digest of the filtered query (its SQL and parameters), ordering aside."""
-    sql, params = queryset.order_by().query.sql_with_params()
-    return hashlib.sha256(f"{sql}|{params!r}".encode()).hexdigest()[:16]
+    sql, params = compiled or _pk_sql(queryset) or ("", ())
+    return hashlib.sha256(f"{queryset.model._meta.label}|{sql}|{params!r}".encode()
+                          ).hexdigest()[:16]
 
 
 def decode_cursor(model, ordering: Sequence[str], cursor: str | None) -> list | None:
@@ -163,14 +175,15 @@ def _after_q(ordering: Sequence[str], values: Sequence[Any]) -> Q:
     return bound & alternatives
 
 
-def estimated_rows(queryset: QuerySet) -> float | None:
-    """The planner's estimate of the rows of `queryset` (EXPLAIN, nothing executed)."""
-    qs = queryset.order_by().values("pk")
-    try:
-        sql, params = qs.query.sql_with_params()
-    except Exception:  # noqa: BLE001 (an empty IN () and the like: no estimate)
+def estimated_rows(queryset: QuerySet,
+                   compiled: tuple[str, tuple] | None = None) -> float | None:
+    """The planner's estimate of the rows of `queryset` (EXPLAIN, nothing executed).
+    `compiled`: _pk_sql(queryset), when the caller has it already."""
+    compiled = compiled or _pk_sql(queryset)
+    if compiled is None:
         return None
-    with connections[qs.db].cursor() as cursor:
+    sql, params = compiled
+    with connections[queryset.db].cursor() as cursor:
         cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
         plan = cursor.fetchone()[0]
     if isinstance(plan, str):
@@ -178,14 +191,15 @@ def estimated_rows(queryset: QuerySet) -> float | None:
     return float(plan[0]["Plan"]["Plan Rows"])
 
 
-def capped_count(queryset: QuerySet, cap: int | None = None, *,
-                 estimate: bool = False) -> tuple[int, bool]:
+def capped_count(queryset: QuerySet, cap: int | None = None, *, estimate: bool = False,
+                 compiled: tuple[str, tuple] | None = None) -> tuple[int, bool]:
     """(the number of rows up to `cap`, whether there are more): one COUNT over a LIMIT
     subquery, so a million-row table costs no more than `cap` rows. With `estimate`, a set
-    the planner puts at ESTIMATE_FACTOR x `cap` rows or more is not counted at all."""
+    the planner puts at ESTIMATE_FACTOR x `cap` rows or more is not counted at all.
+    `compiled`: _pk_sql(queryset), when the caller has it already."""
     cap = COUNT_CAP if cap is None else cap
     if estimate and cap == COUNT_CAP:
-        rows = estimated_rows(queryset)
+        rows = estimated_rows(queryset, compiled)
         if rows is not None and rows >= ESTIMATE_FACTOR * cap:
             return cap, True
     n = queryset.order_by().values("pk")[: cap + 1].count()
@@ -200,18 +214,25 @@ def keyset_paginate(
     page_size: int = PAGE_SIZE,
     count: bool = True,
     estimate: bool = False,
+    fields: Sequence[str] = (),
 ) -> KeysetPage:
     """One page of `queryset` in `ordering`, starting after the row named by `after`.
-    `estimate`: see capped_count (only for a list without user filters)."""
+    `estimate`: see capped_count (only for a list without user filters). `fields`: read the
+    rows as dicts of these columns (they must include the sort columns) instead of model
+    instances; the count still runs on `queryset`, without the joins the columns need."""
     ordering = tuple(ordering)
     model = queryset.model
     values = decode_cursor(model, ordering, after)
     total, capped, fingerprint = 0, False, ""
     if count:
-        fingerprint = query_fingerprint(queryset)
+        compiled = _pk_sql(queryset)
+        fingerprint = query_fingerprint(queryset, compiled)
         carried = _cursor_count(after, fingerprint) if values is not None else None
-        total, capped = carried or capped_count(queryset, estimate=estimate)
+        total, capped = carried or capped_count(queryset, estimate=estimate,
+                                                compiled=compiled)
     qs = queryset.order_by(*ordering)
+    if fields:
+        qs = qs.values(*fields)
     if values is not None:
         qs = qs.filter(_after_q(ordering, values))
     rows = list(qs[: page_size + 1])
@@ -220,7 +241,8 @@ def keyset_paginate(
         rows = rows[:page_size]
         last = rows[-1]
         next_cursor = encode_cursor(
-            ordering, [getattr(last, name.lstrip("-")) for name in ordering],
+            ordering, [last[name.lstrip("-")] if isinstance(last, dict)
+                       else getattr(last, name.lstrip("-")) for name in ordering],
             count=(total, capped, fingerprint) if count else None,
         )
     return KeysetPage(object_list=rows, next_cursor=next_cursor, is_first=values is None,
