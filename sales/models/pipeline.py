@@ -48,8 +48,10 @@ class PipelineStage(BaseModel):
 
 class Opportunity(BaseModel):
     name = models.CharField(_("name"), max_length=200)
+    # Indexed by opportunity_customer (customer, -created_at): no separate foreign-key index.
     customer = models.ForeignKey("customers.Customer", verbose_name=_("customer"),
-                                 on_delete=models.PROTECT, related_name="opportunities")
+                                 on_delete=models.PROTECT, related_name="opportunities",
+                                 db_index=False)
     contact = models.ForeignKey("customers.Contact", verbose_name=_("contact"), null=True,
                                 blank=True, on_delete=models.SET_NULL, related_name="+")
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("owner"), null=True,
@@ -112,8 +114,11 @@ class Opportunity(BaseModel):
                          include=["team", "amount", "currency", "probability"],
                          name="opportunity_owner_board", condition=Q(deleted_at__isnull=True)),
             models.Index(fields=["customer", "-created_at"], name="opportunity_customer"),
-            # The 360 page's panel: a customer's open deals, soonest close first.
+            # The 360 page's panel: a customer's open deals, soonest close first; and its
+            # won/lost figures from the index alone (a busy customer has thousands of deals:
+            # 3 ms of heap reads otherwise), visibility columns included.
             models.Index(fields=["customer", "expected_close_date", "id"],
+                         include=["stage", "amount", "owner", "team"],
                          name="opportunity_customer_open",
                          condition=Q(deleted_at__isnull=True)),
             # The list's other sorts and the trash.
