@@ -207,18 +207,43 @@ def _decode(queryset, ordering, cursor):
     return converted
 
 
+def carried_count(cursor: str | None, fingerprint: str) -> tuple[int, bool] | None:
+    """The (count, capped) a "next" cursor carries (keyset_page's `carry`), if it was counted
+    for the same `fingerprint`; None otherwise."""
+    return pagination._cursor_count(cursor, fingerprint)
+
+
+def _last_values(row, ordering) -> list:
+    return [row[name.lstrip("-")] if isinstance(row, dict) else getattr(row, name.lstrip("-"))
+            for name in ordering]
+
+
 def keyset_page(queryset, key: str, after: str | None, page_size: int = pagination.PAGE_SIZE,
-                count: bool = True):
+                count: bool = True, fields=(), carry: tuple[int, bool, str] | None = None):
     """One keyset page of `queryset` in the whitelisted sort `key` (see ORDERINGS); with
-    `count` off the caller fills in page.count and page.count_capped."""
+    `count` off the caller fills in page.count and page.count_capped, and may give `carry`
+    (count, capped, fingerprint) for the "next" cursor to carry (see carried_count).
+    `fields`: read the rows as dicts of these columns (the sort columns are added) instead of
+    model instances."""
     annotations, ordering = ORDERINGS[key]
     if not annotations:
-        return pagination.keyset_paginate(queryset, ordering=ordering, after=after,
-                                          page_size=page_size, count=count)
+        columns = tuple(fields)
+        if columns:
+            columns += tuple(name.lstrip("-") for name in ordering
+                             if name.lstrip("-") not in columns)
+        page = pagination.keyset_paginate(queryset, ordering=ordering, after=after,
+                                          page_size=page_size, count=count, fields=columns)
+        if carry is not None and page.next_cursor is not None:
+            page.next_cursor = pagination.encode_cursor(
+                ordering, _last_values(page.object_list[-1], ordering), count=carry)
+        return page
     total, capped = pagination.capped_count(queryset) if count else (0, False)
     qs = queryset.annotate(**annotations)
     values = _decode(qs, ordering, after)
     qs = qs.order_by(*ordering)
+    if fields:
+        sort_columns = [name.lstrip("-") for name in ordering]
+        qs = qs.values(*fields, *(name for name in sort_columns if name not in fields))
     if values is not None:
         qs = qs.filter(pagination._after_q(ordering, values))
     rows = list(qs[: page_size + 1])
@@ -226,8 +251,8 @@ def keyset_page(queryset, key: str, after: str | None, page_size: int = paginati
     if len(rows) > page_size:
         rows = rows[:page_size]
         last = rows[-1]
-        next_cursor = pagination.encode_cursor(
-            ordering, [getattr(last, name.lstrip("-")) for name in ordering])
+        next_cursor = pagination.encode_cursor(ordering, _last_values(last, ordering),
+                                               count=carry)
     return pagination.KeysetPage(object_list=rows, next_cursor=next_cursor,
                                  is_first=values is None, count=total, count_capped=capped,
                                  page_size=page_size, ordering=ordering)

@@ -212,6 +212,13 @@ class Ticket(BaseModel):
                                      status__in=["new", "assigned", "in_progress"])),
             models.Index(fields=["resolution_due_at"], name="ticket_resolution_due",
                          condition=Q(status__in=["new", "assigned", "in_progress"])),
+            # The "breaching soon" count per team (and for admins, the whole set) from the
+            # index alone: the running tickets with their due times.
+            models.Index(fields=["team"],
+                         include=["first_responded_at", "first_response_due_at",
+                                  "resolution_due_at"],
+                         condition=Q(status__in=["new", "assigned", "in_progress"]),
+                         name="ticket_running_due"),
             # Auto-close and archive sweeps.
             models.Index(fields=["status", "last_public_activity_at"], name="ticket_idle",
                          condition=Q(status__in=["resolved", "closed"])),

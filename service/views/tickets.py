@@ -6,27 +6,34 @@ from __future__ import annotations
 
 import copy
 import datetime
+import hashlib
 from collections import defaultdict
+from html import escape
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import OuterRef, Subquery
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import formats, timezone
+from django.utils.html import conditional_escape
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts import roles
+from accounts.models import Team
 from crm.exceptions import ApplicationError
 from customers.autocomplete import person_label
-from customers.models import Contact
+from customers.models import Contact, DictionaryEntry
 from customers.selectors import customer_get_for_user, customer_list_for_user
+from customers.views.customer import url_maker
 from sales.search import like_q
-from service.filters import TicketFilter, keyset_page
+from service.filters import TicketFilter, carried_count, keyset_page
 from service.forms import (
     AssignForm,
     BulkAssignForm,
@@ -61,19 +68,29 @@ def default_queue(user) -> str:
     return "mine" if user.has_role(roles.SUPPORT) else "all"
 
 
+SLA_COLUMNS = ("status", "first_responded_at", "first_response_due_at", "resolution_due_at",
+               "first_response_breached", "resolution_breached", "paused_at")
+
+
 def sla_state(ticket, now) -> dict | None:
-    """The SLA badge of one row, from the row's own columns (no queries): the target being
-    worked against, its due time and whether it is late, due soon or paused."""
-    if not ticket.is_open:
+    """The SLA badge of one ticket (see row_sla_state)."""
+    return row_sla_state({name: getattr(ticket, name) for name in SLA_COLUMNS}, now)
+
+
+def row_sla_state(row, now) -> dict | None:
+    """The SLA badge of one row (a dict with SLA_COLUMNS), from the row's own columns (no
+    queries): the target being worked against, its due time and whether it is late, due soon
+    or paused."""
+    if row["status"] not in Ticket.OPEN:
         return None
-    if ticket.first_responded_at is None and ticket.first_response_due_at:
-        due, target = ticket.first_response_due_at, "first_response"
+    if row["first_responded_at"] is None and row["first_response_due_at"]:
+        due, target = row["first_response_due_at"], "first_response"
     else:
-        due, target = ticket.resolution_due_at, "resolution"
+        due, target = row["resolution_due_at"], "resolution"
     if due is None:
         return None
-    breached = ticket.first_response_breached or ticket.resolution_breached
-    if ticket.paused_at is not None:
+    breached = row["first_response_breached"] or row["resolution_breached"]
+    if row["paused_at"] is not None:
         level = "paused"
     elif due <= now or breached:
         level = "late"
@@ -82,6 +99,142 @@ def sla_state(ticket, now) -> dict | None:
     else:
         level = "ok"
     return {"due": due, "target": target, "level": level}
+
+
+# What a row of the queues shows, read as plain values (no model instances): the relations it
+# names as `fk__col` columns (customer, assignee) or as subqueries on the two small tables
+# (team, category: see with_list_columns), and only the columns the row, its SLA badge, the
+# sort keys and the pager read.
+LIST_COLUMNS = (
+    "id", "uuid", "number", "subject", "status", "priority", "created_at",
+    "category_id", "category_label", "customer_id", "customer__name", "requester_name",
+    "requester_email", "assignee_id", "assignee__first_name", "assignee__last_name",
+    "assignee__email", "team_id", "team_name", "first_responded_at", "first_response_due_at",
+    "resolution_due_at", "first_response_breached", "resolution_breached", "paused_at",
+)
+
+
+def with_list_columns(queryset):
+    """`queryset` with the team's name and the category's label that LIST_COLUMNS read, as
+    subqueries: PostgreSQL plans a five-table join in ~1.9 ms, three tables and two scalar
+    subqueries on the small tables in ~0.6 ms, for the same execution."""
+    return queryset.annotate(
+        team_name=Subquery(Team.objects.filter(pk=OuterRef("team_id")).values("name")),
+        category_label=Subquery(DictionaryEntry.objects.filter(pk=OuterRef("category_id"))
+                                .values("label")),
+    )
+
+
+# The badge classes of _status_badge.html, _priority_badge.html and _sla_badge.html.
+STATUS_CLASSES = {"new": "text-bg-primary", "assigned": "text-bg-info",
+                  "in_progress": "text-bg-primary", "waiting": "text-bg-warning",
+                  "resolved": "text-bg-success", "closed": "text-bg-secondary"}
+PRIORITY_CLASSES = {"urgent": "text-bg-danger", "high": "text-bg-warning",
+                    "normal": "text-bg-light border"}
+SLA_CLASSES = {"late": "text-bg-danger", "soon": "text-bg-warning",
+               "paused": "text-bg-secondary"}
+
+
+def _full_name(first: str | None, last: str | None) -> str:
+    return f"{first or ''} {last or ''}".strip()  # User.get_full_name
+
+
+def _sla_html(sla, texts: dict, datetimes: dict) -> str:
+    """_sla_badge.html for one row's row_sla_state()."""
+    if not sla:
+        return '<span class="text-body-secondary">—</span>'
+    level = sla["level"]
+    title = texts["first_due"] if sla["target"] == "first_response" else texts["resolution_due"]
+    if level == "paused":
+        inner = f'<i class="bi bi-pause-fill me-1" aria-hidden="true"></i>{texts["paused"]}'
+    else:
+        if level == "late":
+            icon = (f'<i class="bi bi-exclamation-triangle-fill me-1" aria-hidden="true"></i>'
+                    f'{texts["late"]} · ')
+        elif level == "soon":
+            icon = '<i class="bi bi-hourglass-split me-1" aria-hidden="true"></i>'
+        else:
+            icon = ""
+        due = timezone.localtime(sla["due"])
+        shown = datetimes.get(due)
+        if shown is None:
+            shown = datetimes[due] = escape(formats.date_format(due, "SHORT_DATETIME_FORMAT"))
+        # The "c" date format is ISO 8601: datetime.isoformat().
+        inner = f'{icon}<time datetime="{due.isoformat()}">{shown}</time>'
+    return (f'<span class="badge {SLA_CLASSES.get(level, "text-bg-light border")}" '
+            f'data-sla="{level}" title="{title}">{inner}</span>')
+
+
+def result_rows_html(rows: list[dict], *, can_bulk: bool) -> str:
+    """The table rows of _ticket_results.html (with its status, priority and SLA badges),
+    built here rather than by the template: the same markup, byte for byte, with every value
+    escaped and every text translated, but without some forty template nodes and three
+    includes per row. `rows`: dicts of LIST_COLUMNS, each with its "sla" (row_sla_state()). One
+    reverse() per page, not per row."""
+    detail_url = url_maker("service:ticket_detail")
+    statuses = {value: conditional_escape(label) for value, label in Ticket.Status.choices}
+    priorities = {value: conditional_escape(label) for value, label in Ticket.Priority.choices}
+    status_, priority_, customer_, assignee_, due_, created_ = (
+        conditional_escape(_(label)) for label in
+        ("Status", "Priority", "Customer", "Assignee", "Due", "Created"))
+    unassigned = conditional_escape(_("Unassigned"))
+    texts = {"first_due": conditional_escape(_("First response due")),
+             "resolution_due": conditional_escape(_("Resolution due")),
+             "paused": conditional_escape(_("Paused")), "late": conditional_escape(_("Late"))}
+    select = _("Select %(number)s")
+    short_dates: dict = {}  # day -> SHORT_DATE_FORMAT (a date format: the day is enough)
+    datetimes: dict = {}
+    html = []
+    for row in rows:
+        number, uuid = escape(row["number"]), str(row["uuid"])
+        checkbox = (
+            f'<input class="form-check-input mt-1 flex-shrink-0" type="checkbox" '
+            f'name="selected" value="{uuid}" form="bulk-form" id="select-{uuid}" '
+            f'aria-label="{select % {"number": number}}">'
+        ) if can_bulk else ""
+        category = (f' · {escape(row["category_label"])}'
+                    if row["category_id"] is not None else "")
+        status, priority = row["status"], row["priority"]
+        status_html = statuses.get(status) or escape(status)
+        priority_html = priorities.get(priority) or escape(priority)
+        if row["customer_id"] is not None:
+            customer_html = escape(row["customer__name"])
+        else:
+            customer_html = escape(row["requester_name"] or row["requester_email"] or "—")
+        if row["assignee_id"] is not None:
+            assignee_html = escape(_full_name(row["assignee__first_name"],
+                                              row["assignee__last_name"])
+                                   or row["assignee__email"])
+        else:
+            assignee_html = f'<span class="text-body-secondary">{unassigned}</span>'
+        if row["team_id"] is not None:
+            assignee_html += f'<div class="text-body-secondary">{escape(row["team_name"])}</div>'
+        created = timezone.localtime(row["created_at"])
+        day = created.date()
+        if day not in short_dates:
+            short_dates[day] = escape(formats.date_format(created, "SHORT_DATE_FORMAT"))
+        html.append(
+            f'\n    <tr data-ticket="{number}">\n      <td>'
+            f'\n        <div class="d-flex align-items-start gap-2">\n          {checkbox}'
+            f'\n          <div class="text-break">'
+            f'\n            <a href="{escape(detail_url(uuid))}" class="fw-semibold">'
+            f'{escape(row["subject"])}</a>'
+            f'\n            <div class="small text-body-secondary"><span class="font-monospace">'
+            f'{number}</span>{category}</div>\n          </div>\n        </div>\n      </td>'
+            f'\n      <td data-label="{status_}" class="small"><span class="badge '
+            f'{STATUS_CLASSES.get(status, "text-bg-dark")}" data-testid="ticket-status">'
+            f'{status_html}</span>\n</td>'
+            f'\n      <td data-label="{priority_}" class="small"><span class="badge '
+            f'{PRIORITY_CLASSES.get(priority, "text-bg-light border text-body-secondary")}">'
+            f'{priority_html}</span>\n</td>'
+            f'\n      <td data-label="{customer_}" class="small text-break">{customer_html}</td>'
+            f'\n      <td data-label="{assignee_}" class="small">{assignee_html}</td>'
+            f'\n      <td data-label="{due_}" class="small text-nowrap">'
+            f'{_sla_html(row["sla"], texts, datetimes)}\n</td>'
+            f'\n      <td data-label="{created_}" class="small text-nowrap">'
+            f'<time datetime="{created.isoformat()}">{short_dates[day]}</time></td>\n    </tr>\n  '
+        )
+    return mark_safe("".join(html))  # noqa: S308 (every value above is escaped)
 
 
 def ticket_count_for_user(user, name: str, filterset) -> tuple[int, bool]:
@@ -97,6 +250,18 @@ def ticket_count_for_user(user, name: str, filterset) -> tuple[int, bool]:
     return capped_count_of_branches(qs, ticket_policy_for(user).visible_branches())
 
 
+def count_fingerprint(user, name: str, params) -> str | None:
+    """What the capped count of a queue page depends on, digested (the user's visible set, the
+    queue, the filters in `params`), so that the "next" cursor can carry the count to deeper
+    pages; None for the breaching queue, whose set moves with the clock."""
+    if name == "breaching":
+        return None
+    branches = ticket_policy_for(user).visible_branches()
+    filters = sorted((key, params.getlist(key)) for key in params if key != "after")
+    return hashlib.sha256(f"{user.pk}|{name}|{branches!r}|{filters!r}".encode()
+                          ).hexdigest()[:16]
+
+
 # --- queues ------------------------------------------------------------------------------------
 @login_required
 def ticket_list(request):
@@ -109,14 +274,21 @@ def ticket_list(request):
         name = default_queue(request.user)
     filterset = TicketFilter(request.GET or None, queryset=queue_qs(request.user, name),
                              default_ordering="due" if name == "breaching" else "-created")
-    # Only the relations the rows show: the contact join (2M rows) only costs planning time.
-    rows = filterset.qs.select_related(None).select_related("customer", "assignee", "team",
-                                                            "category")
-    page = keyset_page(rows, filterset.ordering_key(), request.GET.get("after"), count=False)
-    page.count, page.count_capped = ticket_count_for_user(request.user, name, filterset)
+    after = request.GET.get("after")
+    # The count is paid on the first page; the "next" cursor carries it to deeper ones.
+    fingerprint = count_fingerprint(request.user, name, request.GET)
+    count = (carried_count(after, fingerprint) if after and fingerprint else None) or \
+        ticket_count_for_user(request.user, name, filterset)
+    # Plain values of the columns the rows show (not the contact's: its join over 2M rows only
+    # costs planning time).
+    page = keyset_page(with_list_columns(filterset.qs.select_related(None)),
+                       filterset.ordering_key(), after,
+                       count=False, fields=LIST_COLUMNS,
+                       carry=(*count, fingerprint) if fingerprint else None)
+    page.count, page.count_capped = count
     now = timezone.now()
-    for ticket in page.object_list:
-        ticket.sla = sla_state(ticket, now)
+    for row in page.object_list:
+        row["sla"] = row_sla_state(row, now)
     can_bulk = request.user.has_perm("service.assign_ticket")
     context = {
         "filter": filterset,
@@ -127,6 +299,7 @@ def ticket_list(request):
             ("mine", _("My tickets")), ("unassigned", _("Unassigned")),
             ("breaching", _("Breaching soon")), ("all", _("All tickets")))],
         "can_bulk": can_bulk,
+        "rows": result_rows_html(page.object_list, can_bulk=can_bulk),
         "nav_active": "tickets",
     }
     if _partial(request):
