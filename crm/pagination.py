@@ -104,7 +104,7 @@ def _cursor_data(cursor: str | None) -> dict | None:
     return data if isinstance(data, dict) else None
 
 
-def _cursor_count(cursor: str | None, fingerprint: str) -> tuple[int, bool] | None:
+def carried_count(cursor: str | None, fingerprint: str) -> tuple[int, bool] | None:
     """The count the cursor carries, if it was counted for the same filtered query."""
     data = _cursor_data(cursor)
     carried = data.get("n") if data else None
@@ -227,7 +227,7 @@ def keyset_paginate(
     if count:
         compiled = _pk_sql(queryset)
         fingerprint = query_fingerprint(queryset, compiled)
-        carried = _cursor_count(after, fingerprint) if values is not None else None
+        carried = carried_count(after, fingerprint) if values is not None else None
         total, capped = carried or capped_count(queryset, estimate=estimate,
                                                 compiled=compiled)
     qs = queryset.order_by(*ordering)

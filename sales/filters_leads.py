@@ -5,7 +5,7 @@ from __future__ import annotations
 import django_filters
 from django import forms
 from django.contrib.auth import get_user_model
-from django.db.models import Q
+from django.db.models import F, Q, Value
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Team
@@ -103,18 +103,50 @@ class LeadFilter(BootstrapFilterSet):
         return ORDERINGS.get(self._clean("ordering") or DEFAULT_ORDERING,
                              ORDERINGS[DEFAULT_ORDERING])
 
+    def lookups(self, entry_ids=(), *, choices: bool = False) -> tuple[dict, dict]:
+        """({team id: (uuid, name)} of every team, {dictionary entry id: (uuid, label, kind,
+        is_active)}) in the order the filters list them: the list's rows name their team,
+        source and region from these rather than by three more joins (a join of five tables
+        takes the planner ~2 ms, of two well under 1 ms). The entries are those of
+        `entry_ids` and, with `choices` (for load_choices), the active sources and regions:
+        both in one query. Read once."""
+        if getattr(self, "_lookups", None) is None:
+            # One query, a UNION ALL: the teams by name, then the entries in their order.
+            columns = ("part_", "order_", "name_", "id", "uuid", "label_", "kind_", "active_")
+            qs = self.form.fields["team"].queryset.annotate(
+                part_=Value(0), order_=Value(0), name_=F("name"), label_=F("name"),
+                kind_=Value(""), active_=Value(True)).values_list(*columns).order_by()
+            if choices or entry_ids:
+                kinds = [DictionaryEntry.Kind.SOURCE, DictionaryEntry.Kind.REGION]
+                wanted = Q(pk__in=sorted(entry_ids))
+                if choices:
+                    wanted |= Q(is_active=True, kind__in=kinds)
+                qs = qs.union(DictionaryEntry.objects.filter(wanted).annotate(
+                    part_=Value(1), order_=F("order"), name_=F("label"), label_=F("label"),
+                    kind_=F("kind"), active_=F("is_active")).values_list(*columns).order_by(),
+                    all=True)
+            self._lookups = ({}, {})
+            for part, _order, _name, pk, uuid, label, kind, active in qs.order_by(
+                    "part_", "order_", "name_", "id"):
+                self._lookups[part][pk] = (uuid, label) if part == 0 else (uuid, label, kind,
+                                                                           active)
+        return self._lookups
+
     def load_choices(self) -> None:
-        """The choice lists for display in few queries: both dictionary lists in one."""
+        """The choice lists for display, from lookups(): the teams and both dictionary lists
+        in one query (lookups must have been read with `choices`)."""
         form = self.form
-        entries: dict[str, list] = {}
-        for entry in DictionaryEntry.objects.filter(
-            is_active=True, kind__in=[DictionaryEntry.Kind.SOURCE, DictionaryEntry.Kind.REGION]
-        ).only("uuid", "label", "kind").order_by("order", "label"):
-            entries.setdefault(entry.kind, []).append((str(entry.uuid), entry.label))
+        teams, entries = self.lookups(choices=True)
         for name, kind in (("source", DictionaryEntry.Kind.SOURCE),
                            ("region", DictionaryEntry.Kind.REGION)):
             field = form.fields[name]
-            field.widget.choices = [("", field.empty_label), *entries.get(kind, [])]
+            field.widget.choices = [("", field.empty_label), *(
+                (str(uuid), label) for uuid, label, entry_kind, active in entries.values()
+                if active and entry_kind == kind)]
+        # A team's str() is its name.
+        field = form.fields["team"]
+        field.widget.choices = [("", field.empty_label), *(
+            (str(uuid), name) for uuid, name in teams.values())]
 
     def advanced_in_use(self) -> bool:
         data = self.data or {}

@@ -107,6 +107,13 @@ class OrderFilter(BootstrapFilterSet):
             value = self.form.cleaned_data.get("ordering")
         return ORDERINGS.get(value or DEFAULT_ORDERING, ORDERINGS[DEFAULT_ORDERING])
 
+    def in_use(self) -> bool:
+        """Whether any filter (not the sort) is in the query string (the view may then trust
+        the planner's estimate of the list's size)."""
+        data = self.data or {}
+        return any(data.get(name) not in (None, "") for name in self.filters
+                   if name != "ordering")
+
     def advanced_in_use(self) -> bool:
         data = self.data or {}
         return any(data.get(name) for name in ADVANCED if name != "customer")

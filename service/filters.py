@@ -207,12 +207,6 @@ def _decode(queryset, ordering, cursor):
     return converted
 
 
-def carried_count(cursor: str | None, fingerprint: str) -> tuple[int, bool] | None:
-    """The (count, capped) a "next" cursor carries (keyset_page's `carry`), if it was counted
-    for the same `fingerprint`; None otherwise."""
-    return pagination._cursor_count(cursor, fingerprint)
-
-
 def _last_values(row, ordering) -> list:
     return [row[name.lstrip("-")] if isinstance(row, dict) else getattr(row, name.lstrip("-"))
             for name in ordering]
@@ -222,7 +216,7 @@ def keyset_page(queryset, key: str, after: str | None, page_size: int = paginati
                 count: bool = True, fields=(), carry: tuple[int, bool, str] | None = None):
     """One keyset page of `queryset` in the whitelisted sort `key` (see ORDERINGS); with
     `count` off the caller fills in page.count and page.count_capped, and may give `carry`
-    (count, capped, fingerprint) for the "next" cursor to carry (see carried_count).
+    (count, capped, fingerprint) for the "next" cursor to carry (see crm.pagination.carried_count).
     `fields`: read the rows as dicts of these columns (the sort columns are added) instead of
     model instances."""
     annotations, ordering = ORDERINGS[key]

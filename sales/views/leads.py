@@ -5,24 +5,46 @@ sales.selectors; every write goes through sales.lead_services."""
 from __future__ import annotations
 
 import copy
+import hashlib
+from html import escape
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import redirect, render
+from django.utils import formats, timezone
+from django.utils.html import conditional_escape
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from crm.exceptions import ApplicationError
-from crm.pagination import PAGE_SIZE, keyset_paginate
+from crm.pagination import PAGE_SIZE, carried_count, encode_cursor, keyset_paginate
+from customers.views.customer import url_maker
 from sales import lead_services
 from sales.filters_leads import LeadFilter
 from sales.forms_leads import LeadCreateForm, LeadEditForm, LeadStatusForm
 from sales.models import Lead
 from sales.permissions import sales_policy_for
-from sales.selectors import filtered_count_for_user, lead_get_for_user, lead_list_for_user
+from sales.selectors import (
+    filtered_count_for_user,
+    lead_get_for_user,
+    lead_list_for_user,
+    visible_branches,
+)
 
 TRASH_ORDERING = ("-deleted_at", "-id")
+# What a row of the list shows, read as plain values (no model instances): the columns the
+# row, the sort keys and the pager read, and the owner's name (the one join: the team, the
+# source and the region are named from LeadFilter.lookups()).
+LIST_COLUMNS = ("id", "uuid", "first_name", "last_name", "email", "company", "status", "score",
+                "created_at", "owner__first_name", "owner__last_name", "owner__email",
+                "team_id", "source_id", "region_id")
+# The badge colour of each status on the list (any other: secondary), as
+# templates/sales/leads/_status_badge.html has them.
+STATUS_BADGES = {Lead.Status.NEW: "primary", Lead.Status.CONTACTED: "info",
+                 Lead.Status.QUALIFIED: "success", Lead.Status.CONVERTED: "dark"}
+NONE = "—"
 
 
 def _partial(request) -> bool:
@@ -45,21 +67,112 @@ def add_service_error(form, exc: Exception) -> None:
         form.add_error(None, getattr(exc, "message", str(exc)))
 
 
+def _full_name(first: str | None, last: str | None) -> str:
+    return f"{first or ''} {last or ''}".strip()  # User.get_full_name
+
+
+def _label(entries: dict, pk) -> str:
+    """The escaped label of the dictionary entry `pk` (LeadFilter.lookups()), or a dash (no
+    entry, or an empty label)."""
+    found = entries.get(pk)
+    return escape(found[1] or NONE) if found else NONE
+
+
+def result_rows_html(rows: list[dict], teams: dict, entries: dict) -> str:
+    """The table rows of _lead_results.html, built here rather than by the template (as
+    customers.views.customer.result_rows_html does): the same markup, byte for byte, every
+    value escaped and every text translated, without some thirty template nodes per row.
+    `rows`: dicts of LIST_COLUMNS; `teams`, `entries`: LeadFilter.lookups(). One reverse()
+    per page, not per row."""
+    detail_url = url_maker("sales:lead_detail")
+    statuses = {value: conditional_escape(label) for value, label in Lead.Status.choices}
+    company_, status_, score_, owner_, source_, region_, created_ = map(conditional_escape, (
+        _("Company"), _("Status"), _("Score"), _("Owner"), _("Source"), _("Region"),
+        _("Created")))
+    unassigned = f'<span class="text-body-secondary">{conditional_escape(_("Unassigned"))}</span>'
+    short_dates: dict = {}  # day -> SHORT_DATE_FORMAT (a date format: the day is enough)
+    html = []
+    for row in rows:
+        # Lead.full_name: the non-empty parts.
+        name = " ".join(p for p in (row["first_name"], row["last_name"]) if p)
+        email = (f'<div class="small text-body-secondary text-break">{escape(row["email"])}'
+                 f'</div>') if row["email"] else ""
+        # An owner has an e-mail (NOT NULL): none means no owner.
+        if row["owner__email"] is not None:
+            owner_html = escape(_full_name(row["owner__first_name"], row["owner__last_name"])
+                                or row["owner__email"])
+        else:
+            owner_html = unassigned
+        team = teams.get(row["team_id"])
+        team_html = (f'<div class="text-body-secondary">{escape(team[1])}</div>'
+                     if team else "")
+        status = row["status"]
+        status_html = statuses.get(status) or escape(status)
+        created = timezone.localtime(row["created_at"])
+        day = created.date()
+        if day not in short_dates:
+            short_dates[day] = escape(formats.date_format(created, "SHORT_DATE_FORMAT"))
+        html.append(
+            f'\n    <tr>\n      <td><a href="{escape(detail_url(row["uuid"]))}" '
+            f'class="fw-semibold text-break">{escape(name)}</a>{email}</td>'
+            f'\n      <td data-label="{company_}" class="small text-break">'
+            f'{escape(row["company"] or NONE)}</td>'
+            f'\n      <td data-label="{status_}" class="small"><span class="badge text-bg-'
+            f'{STATUS_BADGES.get(status, "secondary")}">{status_html}</span>\n</td>'
+            f'\n      <td data-label="{score_}" class="small text-md-end">'
+            f'<span class="badge rounded-pill text-bg-light border">{row["score"]}</span></td>'
+            f'\n      <td data-label="{owner_}" class="small">{owner_html}{team_html}</td>'
+            f'\n      <td data-label="{source_}" class="small">'
+            f'{_label(entries, row["source_id"])}</td>'
+            f'\n      <td data-label="{region_}" class="small">'
+            f'{_label(entries, row["region_id"])}</td>'
+            f'\n      <td data-label="{created_}" class="small text-nowrap">'
+            # The "c" date format is ISO 8601: datetime.isoformat().
+            f'<time datetime="{created.isoformat()}">{short_dates[day]}</time></td>\n    </tr>\n  '
+        )
+    return mark_safe("".join(html))  # noqa: S308 (every value above is escaped)
+
+
+def _count_mark(request, branches) -> str:
+    """A short digest of what the list's count depends on: the filters (the query string but
+    the cursor) and the visible set (its branches, with the user's teams and members). A
+    cursor's carried count counts only for the same."""
+    params = sorted((key, tuple(values)) for key, values in request.GET.lists()
+                    if key != "after")
+    return hashlib.sha256(f"lead|{params!r}|{branches!r}".encode()).hexdigest()[:16]
+
+
 # --- list -----------------------------------------------------------------------------------
 @login_required
 def lead_list(request):
     _require_view(request.user)
     filterset = LeadFilter(request.GET or None, queryset=lead_list_for_user(request.user))
-    # Only the relations the rows show: each unused join (industry) costs planning time.
-    rows = filterset.qs.select_related(None).select_related("owner", "team", "source", "region")
-    page = keyset_paginate(rows, ordering=filterset.keyset_ordering(),
-                           after=request.GET.get("after"), page_size=PAGE_SIZE, count=False)
-    # The count by branches of the visible set (index-only), not by the OR of them.
-    page.count, page.count_capped = filtered_count_for_user(
+    # Plain values of the columns the rows show (LIST_COLUMNS): only the relations they name
+    # are joined, and no model instances are built.
+    after = request.GET.get("after")
+    page = keyset_paginate(filterset.qs, ordering=filterset.keyset_ordering(), after=after,
+                           page_size=PAGE_SIZE, count=False, fields=LIST_COLUMNS)
+    # The count by branches of the visible set (index-only), not by the OR of them; paid on
+    # the first page only: the "next" cursor carries it (as crm.pagination does), tied to the
+    # filters and the visible set it was counted for.
+    mark = _count_mark(request, visible_branches(request.user, "lead"))
+    carried = carried_count(after, mark) if after and not page.is_first else None
+    page.count, page.count_capped = carried or filtered_count_for_user(
         request.user, filterset, Lead.objects.alive(), "lead")
+    if page.next_cursor:
+        last = page.object_list[-1]
+        page.next_cursor = encode_cursor(
+            page.ordering, [last[name.lstrip("-")] for name in page.ordering],
+            count=(page.count, page.count_capped, mark))
+    partial = _partial(request)
+    # The page's sources and regions by id, with (on the full page) the filters' choices.
+    entry_ids = {row[name] for row in page.object_list for name in ("source_id", "region_id")
+                 if row[name] is not None}
+    rows = result_rows_html(page.object_list,
+                            *filterset.lookups(entry_ids, choices=not partial))
     context = {"filter": filterset, "filter_errors": filterset.labelled_errors(),
-               "page": page}
-    if _partial(request):
+               "page": page, "rows": rows}
+    if partial:
         return render(request, "sales/leads/_lead_results.html", context)
     filterset.load_choices()
     return render(request, "sales/leads/lead_list.html", context)

@@ -7,20 +7,25 @@ from __future__ import annotations
 
 import copy
 import datetime
+from decimal import Decimal
+from html import escape
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Q
 from django.shortcuts import redirect, render
-from django.utils import timezone
+from django.utils import formats, numberformat, timezone
+from django.utils.html import conditional_escape
+from django.utils.safestring import mark_safe
+from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from crm.exceptions import ApplicationError
 from crm.pagination import PAGE_SIZE, keyset_paginate
 from customers.selectors import customer_get_for_user
+from customers.views.customer import url_maker
 from sales import pipeline_services
 from sales.filters_opportunities import OpportunityFilter
 from sales.forms_opportunities import MoveForm, OpportunityForm, PlanForm
@@ -36,6 +41,15 @@ from sales.selectors import (
 TRASH_ORDERING = ("-deleted_at", "-id")
 # The stage history shown on the page (an opportunity rarely moves more often than this).
 HISTORY_LIMIT = 200
+# What a row of the list shows, read as plain values (no model instances): the columns the
+# row, the sort keys and the pager read, and the customer's and the owner's names.
+# The stage and the team come by id, named from OpportunityFilter.lookups(): a join of five
+# tables takes the planner ~3 ms, of three under 1 ms.
+LIST_COLUMNS = ("id", "uuid", "name", "created_at", "expected_close_date", "amount",
+                "currency", "probability", "customer__uuid", "customer__name", "stage_id",
+                "owner__first_name", "owner__last_name", "owner__email", "team_id")
+CENT = Decimal("0.01")
+HUNDRED = Decimal(100)
 
 
 def _partial(request) -> bool:
@@ -77,6 +91,88 @@ def _service_error(form, exc: Exception) -> None:
         form.add_error(None, getattr(exc, "message", str(exc)))
 
 
+def _full_name(first: str | None, last: str | None) -> str:
+    return f"{first or ''} {last or ''}".strip()  # User.get_full_name
+
+
+def _stage_badge(name: str, is_won: bool, is_lost: bool) -> str:
+    """templates/sales/opportunities/_stage_badge.html (with its trailing newline)."""
+    colour = "success" if is_won else "danger" if is_lost else "primary"
+    return f'<span class="badge text-bg-{colour}">{escape(name)}</span>\n'
+
+
+def amount_formatter():
+    """A function Decimal -> the text of the template's `|floatformat:"2g"` for an amount with
+    at most two decimal places (NUMERIC(14, 2), or quantized to cents): the same
+    numberformat.format call with the active language's separators, looked up once per page
+    rather than once per amount (floatformat costs ~30 us a call). Not escaped: the filter
+    marks its text safe."""
+    lang = get_language()
+    decimal_sep = formats.get_format("DECIMAL_SEPARATOR", lang, use_l10n=True)
+    grouping = formats.get_format("NUMBER_GROUPING", lang, use_l10n=True)
+    thousand_sep = formats.get_format("THOUSAND_SEPARATOR", lang, use_l10n=True)
+
+    def text(value: Decimal) -> str:
+        return numberformat.format(f"{value:.2f}", decimal_sep, 2, grouping, thousand_sep,
+                                   force_grouping=True, use_l10n=True)
+
+    return text
+
+
+def result_rows_html(rows: list[dict], stages: dict, teams: dict) -> str:
+    """The table rows of _results.html, built here rather than by the template (as
+    customers.views.customer.result_rows_html does): the same markup, byte for byte, every
+    value escaped and every text translated, without some thirty template nodes per row.
+    `rows`: dicts of LIST_COLUMNS; `stages`, `teams`: OpportunityFilter.lookups(). One
+    reverse() per URL name and page, not per row; the
+    amounts as the template's floatformat filter wrote them (amount_formatter)."""
+    detail_url, customer_url = url_maker("sales:opportunity_detail"), url_maker(
+        "customers:detail")
+    customer_, stage_, amount_, weighted_, close_, owner_, team_ = map(conditional_escape, (
+        _("Customer"), _("Stage"), _("Amount"), _("Weighted"), _("Expected close"),
+        _("Owner"), _("Team")))
+    none = '<span class="text-body-secondary">—</span>'
+    money = amount_formatter()
+    badges: dict = {}  # (name, won, lost) -> badge
+    short_dates: dict = {}  # day -> SHORT_DATE_FORMAT
+    html = []
+    for row in rows:
+        amount, probability = row["amount"], row["probability"]
+        # Opportunity.weighted_amount
+        weighted = (amount * probability / HUNDRED).quantize(CENT)
+        stage = row["stage_id"]
+        if stage not in badges:
+            badges[stage] = _stage_badge(*stages[stage][1:])
+        # An owner has an e-mail (NOT NULL): none means no owner.
+        owner_html = escape(_full_name(row["owner__first_name"], row["owner__last_name"])
+                            or row["owner__email"]) if row["owner__email"] is not None else none
+        team = teams.get(row["team_id"])
+        team_html = escape(team[1] or "—") if team else "—"
+        day = row["expected_close_date"]
+        if day not in short_dates:
+            short_dates[day] = escape(formats.date_format(day, "SHORT_DATE_FORMAT"))
+        html.append(
+            f'\n    <tr data-testid="opportunity-row">'
+            f'\n      <td><a href="{escape(detail_url(row["uuid"]))}" '
+            f'class="fw-semibold text-break">{escape(row["name"])}</a></td>'
+            f'\n      <td data-label="{customer_}" class="small text-break">'
+            f'<a href="{escape(customer_url(row["customer__uuid"]))}">'
+            f'{escape(row["customer__name"])}</a></td>'
+            f'\n      <td data-label="{stage_}" class="small">{badges[stage]}</td>'
+            f'\n      <td data-label="{amount_}" class="small text-lg-end text-nowrap">'
+            f'{money(amount)} {escape(row["currency"])}</td>'
+            f'\n      <td data-label="{weighted_}" class="small text-lg-end text-nowrap">'
+            f'{money(weighted)} <span class="text-body-secondary">'
+            f'({probability}%)</span></td>'
+            f'\n      <td data-label="{close_}" class="small text-nowrap">'
+            f'<time datetime="{day.isoformat()}">{short_dates[day]}</time></td>'
+            f'\n      <td data-label="{owner_}" class="small">{owner_html}</td>'
+            f'\n      <td data-label="{team_}" class="small">{team_html}'
+            f'</td>\n    </tr>\n  '
+        )
+    return mark_safe("".join(html))  # noqa: S308 (every value above is escaped)
+
+
 # --- list -----------------------------------------------------------------------------------
 @login_required
 def opportunity_list(request):
@@ -89,12 +185,15 @@ def opportunity_list(request):
     first_page = not request.GET.get("after")
     totals = (filterset.totals(branches=visible_branches(request.user, "opportunity"))
               if first_page else None)
+    # Plain values of the columns the rows show (LIST_COLUMNS), no model instances.
     page = keyset_paginate(filterset.qs, ordering=filterset.keyset_ordering(),
-                           after=request.GET.get("after"), page_size=PAGE_SIZE, count=False)
+                           after=request.GET.get("after"), page_size=PAGE_SIZE, count=False,
+                           fields=LIST_COLUMNS)
     context = {
         "filter": filterset,
         "filter_errors": filterset.labelled_errors(),
         "page": page,
+        "rows": result_rows_html(page.object_list, *filterset.lookups()),
         "totals": totals,
         "currency": _currency(),
     }

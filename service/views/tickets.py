@@ -28,12 +28,13 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts import roles
 from accounts.models import Team
 from crm.exceptions import ApplicationError
+from crm.pagination import carried_count
 from customers.autocomplete import person_label
 from customers.models import Contact, DictionaryEntry
 from customers.selectors import customer_get_for_user, customer_list_for_user
 from customers.views.customer import url_maker
 from sales.search import like_q
-from service.filters import TicketFilter, carried_count, keyset_page
+from service.filters import TicketFilter, keyset_page
 from service.forms import (
     AssignForm,
     BulkAssignForm,

@@ -19,7 +19,8 @@ LIST = reverse("customers:contact_list")
 
 
 def names(response) -> list[str]:
-    return [str(contact) for contact in response.context["page"].object_list]
+    return [" ".join(p for p in (row["first_name"], row["last_name"]) if p)
+            for row in response.context["page"].object_list]
 
 
 def test_it_sends_anonymous_visitors_to_the_login_page(client):
@@ -154,7 +155,7 @@ def test_it_pages_with_a_keyset_cursor(client_for, rep, own_customer):
     rest = second.context["page"]
     assert len(rest.object_list) == 5
     assert not rest.has_next
-    seen = {c.pk for c in page.object_list} | {c.pk for c in rest.object_list}
+    seen = {c["id"] for c in page.object_list} | {c["id"] for c in rest.object_list}
     assert len(seen) == 55
 
 
