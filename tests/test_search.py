@@ -187,7 +187,7 @@ def test_it_runs_no_search_for_bad_input(client_for, rep, own_customer,
     client = client_for(rep)
     client.get(PAGE)  # the first request stamps the session
     for query in ("", "a", "x" * 500, "%\x00"):
-        with django_assert_num_queries(2):  # the user and their roles, nothing else
+        with django_assert_num_queries(1):  # the user, roles and permissions; nothing else
             client.get(SUGGEST, {"q": query})
 
 
@@ -244,15 +244,14 @@ def test_the_query_count_does_not_grow_with_rows(client_for, rep, manager, admin
     user = {"rep": rep, "manager": manager, "admin": admin}[user_name]
     client = client_for(user)
     client.get(PAGE)  # the first request stamps the session
-    # The user and their roles; the access lookups (one UNION ALL query: team ids, shares and,
-    # for managers, managed teams and their members; none for admins); the model permissions
-    # (two queries, cached for the request: the sales and service providers check them, and so
-    # does the navigation on the full page; none for admins, who hold all); one query per
-    # registered provider (the sales and service ones too), substring and similarity matches
-    # alike: the fuzzy branch rides in the same query (customers.search.candidates).
+    # The user with their roles and model permissions (one query; the sales and service
+    # providers check the permissions, and so does the navigation on the full page); the access
+    # lookups (one UNION ALL query: team ids, shares and, for managers, managed teams and their
+    # members; none for admins); one query per registered provider (the sales and service ones
+    # too), substring and similarity matches alike: the fuzzy branch rides in the same query
+    # (customers.search.candidates).
     access = {"rep": 1, "manager": 1, "admin": 0}[user_name]
-    permissions = 0 if user_name == "admin" else 2
-    expected = 2 + access + permissions + len(search.providers())
+    expected = 1 + access + len(search.providers())
 
     def measure():
         with django_assert_num_queries(expected):

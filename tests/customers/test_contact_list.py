@@ -188,7 +188,7 @@ def test_the_query_count_does_not_grow_with_rows(client_for, rep, own_customer, 
 
     # Without a filter the planner's estimate (EXPLAIN) of the visible set comes first; on a
     # big set it replaces the capped count, on a small one the count follows: one more.
-    pin = 7 if params.get("q") else 8
+    pin = 4 if params.get("q") else 5
 
     def measure():
         with django_assert_num_queries(pin):
@@ -209,7 +209,7 @@ def test_the_customer_filter_costs_two_more_queries(client_for, rep, own_custome
     client.get(LIST)
     # The customer through the access path (404 if not visible), and the tags its selector
     # prefetches.
-    with django_assert_num_queries(9):
+    with django_assert_num_queries(6):
         client.get(LIST, {"customer": str(own_customer.uuid)})
 
 

@@ -693,15 +693,15 @@ def test_the_real_cap_reads_as_ten_thousand_plus(client_for, rep, monkeypatch):
 
 
 # --- query counts -------------------------------------------------------------------------------
-# Pinned from a measurement (warm session, a Sales rep): the user, roles, team ids, the capped
-# count, the page, its tags, permissions (user, group), then the choices of the filters: teams,
-# the four dictionary lists in one query. Owners and tags are autocompletes (no list loaded).
-# At most 12 on any list page (ARCHITECTURE); raise only with a written reason.
-# 10: the unfiltered list first asks the planner's estimate (EXPLAIN) of the visible set; on a
-# big set that replaces the capped count (9 queries at scale), on a small one the count follows.
+# Pinned from a measurement (warm session, a Sales rep): the user with their roles and
+# permissions (one query), team ids, the capped count, the page, its tags, then the choices of
+# the filters: teams, the four dictionary lists in one query. Owners and tags are autocompletes
+# (no list loaded). At most 12 on any list page (ARCHITECTURE); raise only with a written reason.
+# 7: the unfiltered list first asks the planner's estimate (EXPLAIN) of the visible set; on a
+# big set that replaces the capped count (6 queries at scale), on a small one the count follows.
 # The filter bar's teams come with its dictionary query (customers.filters.filter_choices_load).
-LIST_QUERIES = 10
-TRASH_QUERIES = 8
+LIST_QUERIES = 7
+TRASH_QUERIES = 5
 
 
 def seed(rep, team, count):

@@ -410,7 +410,7 @@ def test_it_rejects_marketing_rows_that_would_create_or_update(manager, role_gro
     assert not Customer.objects.filter(name="Fresh").exists()
 
 
-PINNED_LIST_QUERIES = 5
+PINNED_LIST_QUERIES = 2
 
 
 def test_it_lists_imports_with_a_fixed_number_of_queries(client_for, manager,

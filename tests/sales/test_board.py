@@ -135,7 +135,7 @@ def test_the_board_query_count_does_not_grow_with_opportunities(client_for, rep,
     client.get(BOARD)
 
     def measure():
-        with django_assert_num_queries(9) as ctx:
+        with django_assert_num_queries(6) as ctx:
             response = client.get(BOARD)
         assert response.status_code == 200
         return ctx

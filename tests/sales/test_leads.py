@@ -156,8 +156,8 @@ def _seed(rep, team, count):
     LeadFactory.create_batch(count, owner=rep, team=team, source=source, region=region)
 
 
-LIST_QUERIES = 8  # the owner filter is an autocomplete: no user list; teams and sources in one
-TRASH_QUERIES = 7
+LIST_QUERIES = 5  # the owner filter is an autocomplete: no user list; teams and sources in one
+TRASH_QUERIES = 4
 
 
 @pytest.mark.parametrize("url", [LIST, TRASH])
@@ -237,7 +237,7 @@ def test_the_detail_query_count_is_constant(client_for, rep, team, django_assert
     measure(rich)
 
 
-DETAIL_QUERIES = 6
+DETAIL_QUERIES = 3
 
 
 # --- create, edit, status, trash ---------------------------------------------------------

@@ -152,7 +152,7 @@ def test_the_web_form_list_query_count_is_constant(client_for, admin, rep, team,
 
     def measure(count):
         client.get(WF_LIST)
-        with django_assert_num_queries(3):
+        with django_assert_num_queries(2):
             response = client.get(WF_LIST)
         assert len(response.context["web_forms"]) == count
 
@@ -201,7 +201,7 @@ def test_the_rules_page_query_count_is_constant(client_for, admin, team,
 
     def measure():
         client.get(RULES)
-        with django_assert_num_queries(4):
+        with django_assert_num_queries(3):
             assert client.get(RULES).status_code == 200
 
     LeadAssignmentRule.objects.create(name="R0", strategy="round_robin", team=team)
