@@ -6,7 +6,7 @@ import django_filters
 from django import forms
 from django.utils import timezone
 
-from crm.forms import FastSelect
+from crm.forms import FAST_INPUTS, FastSelect
 
 # Dates outside these years have no bound in the filters (years 1 and 9999 overflow once
 # shifted to UTC).
@@ -28,7 +28,8 @@ def end_of_day(day: datetime.date) -> datetime.datetime | None:
 
 class BootstrapFilterSet(django_filters.FilterSet):
     """Gives every filter widget its Bootstrap class, so templates can render fields as-is;
-    plain selects render through FastSelect (the same HTML without a template per option)."""
+    plain selects and inputs render in Python (the same HTML without a template per option
+    or per field)."""
 
     @property
     def form(self):
@@ -40,9 +41,12 @@ class BootstrapFilterSet(django_filters.FilterSet):
                 if isinstance(widget, forms.CheckboxInput):
                     css = "form-check-input"
                 widget.attrs.setdefault("class", css)
+                # Same state, same HTML; only render() differs (crm.forms.FastSelect and
+                # FAST_INPUTS).
                 if type(widget) is forms.Select:
-                    # Same state, same HTML; only render() differs (crm.forms.FastSelect).
                     widget.__class__ = FastSelect
+                elif type(widget) in FAST_INPUTS:
+                    widget.__class__ = FAST_INPUTS[type(widget)]
             form._bootstrapped = True
         return form
 
