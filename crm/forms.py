@@ -94,3 +94,55 @@ FAST_INPUTS = {
     for cls in (forms.TextInput, forms.NumberInput, forms.EmailInput, forms.URLInput,
                 forms.DateInput, forms.DateTimeInput, forms.TimeInput, forms.SearchInput)
 }
+
+
+# Widgets crispy_field_html renders (anything else, and any bound form, goes to crispy).
+_PLAIN_WIDGETS = (forms.Select, forms.TextInput, forms.NumberInput, forms.EmailInput,
+                  forms.URLInput, forms.DateInput, forms.DateTimeInput, forms.TimeInput,
+                  forms.Textarea)
+_NOT_PLAIN = (forms.SelectMultiple, forms.RadioSelect, forms.CheckboxInput, forms.FileInput)
+
+
+def crispy_field_html(field) -> str | None:
+    """What crispy-bootstrap5's `|as_crispy_field` renders for an unbound field with a plain
+    select, input or textarea (the wrapper, the label with its asterisk, the widget with the
+    classes crispy gives it, the help text), built in Python: crispy's templates took ~0.4 ms
+    a field. The same elements, attributes and text (whitespace between tags aside); None
+    when the field needs crispy itself (bound forms, errors, hidden fields, check boxes,
+    radios, files, fieldsets)."""
+    widget = field.field.widget
+    if (field.form.is_bound or field.is_hidden or field.use_fieldset
+            or not isinstance(widget, _PLAIN_WIDGETS) or isinstance(widget, _NOT_PLAIN)):
+        return None
+    # crispy's CrispyFieldNode: the widget's class name, then the Bootstrap class.
+    class_name = widget.__class__.__name__.lower()
+    css = widget.attrs.get("class", "")
+    if css:
+        if css.find(class_name) == -1:
+            css += f" {class_name}"
+    else:
+        css = class_name
+    for token in ("form-select" if isinstance(widget, forms.Select) else "form-control",):
+        if token not in css.split():
+            css += f" {token}"
+    widget.attrs["class"] = css
+    # Same state, same HTML; only render() differs.
+    if type(widget) is forms.Select:
+        widget.__class__ = FastSelect
+    elif type(widget) in FAST_INPUTS:
+        widget.__class__ = FAST_INPUTS[type(widget)]
+    wrapper_css = f" {field.css_classes()}" if field.css_classes() else ""
+    required = field.field.required
+    asterisk = '<span class="asteriskField">*</span>' if required else ""
+    label = ""
+    if field.label:
+        label_for = f'for="{_text_html(field.id_for_label)}" ' if field.id_for_label else ""
+        label = (f'<label {label_for}class="form-label{" requiredField" if required else ""}">'
+                 f'{_text_html(field.label)}{asterisk}</label>')
+    help_html = ""
+    if field.help_text:
+        help_id = f'id="{_text_html(field.auto_id)}_helptext" ' if field.auto_id else ""
+        help_html = f'<div {help_id}class="form-text">{field.help_text}</div>'
+    return mark_safe(  # noqa: S308 (label and ids escaped; the help text is trusted, as |safe)
+        f'<div id="div_{_text_html(field.auto_id)}" class="mb-3{wrapper_css}">{label}'
+        f'{field}{help_html}</div>')
