@@ -167,6 +167,11 @@ def timeline_for_customer(customer: Customer, *, before: Cursor | str | None = N
         rows = (
             qs.filter(_after(cursor, INTERACTION, "occurred_at"))
             .select_related("user", "contact")
+            # What an entry shows: not the author's or the contact's whole row (a contact's
+            # custom data, a user's password hash...).
+            .only("id", "customer_id", "occurred_at", "kind", "direction", "subject", "body",
+                  "outcome", "user__first_name", "user__last_name", "user__email",
+                  "contact__first_name", "contact__last_name")
             .order_by("-occurred_at", "-id")[: limit + 1]
         )
         items.extend(TimelineItem(INTERACTION, row.occurred_at, row) for row in rows)

@@ -307,7 +307,8 @@ def opportunity_panel_context(customer, user) -> dict:
     visible = opportunity_list_for_user(user).filter(customer=customer)
     open_ones = list(
         visible.filter(stage__is_won=False, stage__is_lost=False)
-        .select_related(None).select_related("stage", "owner")
+        .select_related(None).select_related("stage")
+        .only("id", "uuid", "name", "amount", "currency", "expected_close_date", "stage")
         .order_by("expected_close_date", "id")[: PANEL_LIMIT + 1])
     figures = visible.select_related(None).order_by().aggregate(
         won=Count("id", filter=Q(stage__is_won=True)),

@@ -26,7 +26,10 @@ def purchase_panel_context(customer, user) -> dict:
     from sales.selectors import order_list_for_user
 
     stats = CustomerPurchaseStats.objects.filter(customer_id=customer.pk).first()
+    # Only what the panel shows: no joined rows.
     orders = list(order_list_for_user(user).filter(customer_id=customer.pk)
+                  .select_related(None)
+                  .only("id", "uuid", "number", "status", "total", "currency", "ordered_at")
                   .order_by("-ordered_at", "-id")[:PANEL_ORDERS])
     days = None
     if stats is not None and stats.last_order_at is not None:

@@ -46,6 +46,9 @@ def service_panel_context(customer, user) -> dict:
     figures = customer_service_figures(customer)
     tickets = list(ticket_list_for_user(user).filter(customer=customer)
                    .select_related(None).select_related("assignee")
+                   .only("id", "uuid", "number", "subject", "status", "created_at",
+                         "satisfaction_score", "assignee__first_name", "assignee__last_name",
+                         "assignee__email")
                    .order_by("-created_at", "-id")[:PANEL_LIMIT])
     feedback = []
     if user.has_perm("service.view_feedback"):

@@ -10,10 +10,9 @@ from django.urls import reverse
 
 from crm import search
 from crm.models import Event
-from customers import panels
-from customers.gdpr import gdpr_erase, gdpr_export, unregister_gdpr
-from customers.merge import customer_merge, unregister_merge_handler
-from customers.timeline import describe, unregister_describer
+from customers.gdpr import gdpr_erase, gdpr_export
+from customers.merge import customer_merge
+from customers.timeline import describe
 from service import integration, services
 from service.models import Feedback, Ticket, TicketComment
 from tests.factories import ContactFactory, CustomerFactory, TicketFactory
@@ -23,16 +22,11 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture(autouse=True)
 def _registered(settings, tmp_path, sla_policies):
+    """The app registers all of this at start-up (ServiceConfig.ready); again here, idempotent
+    by key, and left in place: later test modules expect the registries as a running app
+    has them."""
     settings.MEDIA_ROOT = str(tmp_path / "media")
     integration.register()
-    yield
-    for key in integration.MERGE_KEYS:
-        unregister_merge_handler(key)
-    unregister_gdpr(integration.GDPR_KEY)
-    panels.unregister(integration.PANEL_KEY)
-    for name in [*integration.DESCRIBERS, "ticket.*", "feedback.*"]:
-        unregister_describer(name)
-    search._providers.pop(integration.SEARCH_KIND, None)
 
 
 @pytest.fixture
