@@ -8,17 +8,16 @@ from html import escape
 
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
-from django.utils import formats
 from django.utils.html import conditional_escape
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from crm.pagination import PAGE_SIZE, keyset_paginate
+from crm.rows import ShortDates, url_maker
 from customers.contact_filters import ContactFilter
 from customers.models import Contact
 from customers.selectors import contact_list_for_user, customer_get_for_user
-from customers.views.customer import url_maker
 
 # What a row of the list shows, read as plain values (no model instances): the columns the
 # row, the sort keys (created_at, last_name, first_name, id) and the pager read, and the
@@ -42,7 +41,7 @@ def result_rows_html(rows: list[dict]) -> str:
     primary_html = f'<span class="badge text-bg-primary ms-1">{primary}</span>'
     consent_html = {True: f'<span class="badge text-bg-success">{agrees}</span>',
                     False: f'<span class="badge text-bg-secondary">{no_consent}</span>'}
-    short_dates: dict = {}  # birthday -> SHORT_DATE_FORMAT
+    short_date = ShortDates()
     html = []
     for row in rows:
         url = escape(customer_url(row["customer__uuid"]))
@@ -56,11 +55,8 @@ def result_rows_html(rows: list[dict]) -> str:
         if birthday is None:
             birthday_html = "—"
         else:
-            if birthday not in short_dates:
-                short_dates[birthday] = escape(formats.date_format(birthday,
-                                                                   "SHORT_DATE_FORMAT"))
             birthday_html = (f'<time datetime="{birthday.isoformat()}">'
-                             f'{short_dates[birthday]}</time>')
+                             f'{short_date(birthday)}</time>')
         html.append(
             f'\n    <tr data-testid="contact-row">\n      <td>'
             f'\n        <a href="{url}#contacts" class="fw-semibold text-break">{escape(name)}</a>'

@@ -12,7 +12,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import redirect, render
-from django.utils import formats, timezone
+from django.utils import timezone
 from django.utils.html import conditional_escape
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
@@ -20,7 +20,7 @@ from django.views.decorators.http import require_POST
 
 from crm.exceptions import ApplicationError
 from crm.pagination import PAGE_SIZE, carried_count, encode_cursor, keyset_paginate
-from customers.views.customer import url_maker
+from crm.rows import ShortDates, full_name, url_maker
 from sales import lead_services
 from sales.filters_leads import LeadFilter
 from sales.forms_leads import LeadCreateForm, LeadEditForm, LeadStatusForm
@@ -67,9 +67,6 @@ def add_service_error(form, exc: Exception) -> None:
         form.add_error(None, getattr(exc, "message", str(exc)))
 
 
-def _full_name(first: str | None, last: str | None) -> str:
-    return f"{first or ''} {last or ''}".strip()  # User.get_full_name
-
 
 def _label(entries: dict, pk) -> str:
     """The escaped label of the dictionary entry `pk` (LeadFilter.lookups()), or a dash (no
@@ -90,7 +87,7 @@ def result_rows_html(rows: list[dict], teams: dict, entries: dict) -> str:
         _("Company"), _("Status"), _("Score"), _("Owner"), _("Source"), _("Region"),
         _("Created")))
     unassigned = f'<span class="text-body-secondary">{conditional_escape(_("Unassigned"))}</span>'
-    short_dates: dict = {}  # day -> SHORT_DATE_FORMAT (a date format: the day is enough)
+    short_date = ShortDates()
     html = []
     for row in rows:
         # Lead.full_name: the non-empty parts.
@@ -99,7 +96,7 @@ def result_rows_html(rows: list[dict], teams: dict, entries: dict) -> str:
                  f'</div>') if row["email"] else ""
         # An owner has an e-mail (NOT NULL): none means no owner.
         if row["owner__email"] is not None:
-            owner_html = escape(_full_name(row["owner__first_name"], row["owner__last_name"])
+            owner_html = escape(full_name(row["owner__first_name"], row["owner__last_name"])
                                 or row["owner__email"])
         else:
             owner_html = unassigned
@@ -109,9 +106,6 @@ def result_rows_html(rows: list[dict], teams: dict, entries: dict) -> str:
         status = row["status"]
         status_html = statuses.get(status) or escape(status)
         created = timezone.localtime(row["created_at"])
-        day = created.date()
-        if day not in short_dates:
-            short_dates[day] = escape(formats.date_format(created, "SHORT_DATE_FORMAT"))
         html.append(
             f'\n    <tr>\n      <td><a href="{escape(detail_url(row["uuid"]))}" '
             f'class="fw-semibold text-break">{escape(name)}</a>{email}</td>'
@@ -128,7 +122,8 @@ def result_rows_html(rows: list[dict], teams: dict, entries: dict) -> str:
             f'{_label(entries, row["region_id"])}</td>'
             f'\n      <td data-label="{created_}" class="small text-nowrap">'
             # The "c" date format is ISO 8601: datetime.isoformat().
-            f'<time datetime="{created.isoformat()}">{short_dates[day]}</time></td>\n    </tr>\n  '
+            f'<time datetime="{created.isoformat()}">{short_date(created)}</time></td>'
+            f'\n    </tr>\n  '
         )
     return mark_safe("".join(html))  # noqa: S308 (every value above is escaped)
 

@@ -24,8 +24,8 @@ from django.views.decorators.http import require_POST
 
 from crm.exceptions import ApplicationError
 from crm.pagination import PAGE_SIZE, keyset_paginate
+from crm.rows import ShortDates, full_name, url_maker
 from customers.selectors import customer_get_for_user
-from customers.views.customer import url_maker
 from sales import pipeline_services
 from sales.filters_opportunities import OpportunityFilter
 from sales.forms_opportunities import MoveForm, OpportunityForm, PlanForm
@@ -91,9 +91,6 @@ def _service_error(form, exc: Exception) -> None:
         form.add_error(None, getattr(exc, "message", str(exc)))
 
 
-def _full_name(first: str | None, last: str | None) -> str:
-    return f"{first or ''} {last or ''}".strip()  # User.get_full_name
-
 
 def _stage_badge(name: str, is_won: bool, is_lost: bool) -> str:
     """templates/sales/opportunities/_stage_badge.html (with its trailing newline)."""
@@ -134,7 +131,7 @@ def result_rows_html(rows: list[dict], stages: dict, teams: dict) -> str:
     none = '<span class="text-body-secondary">—</span>'
     money = amount_formatter()
     badges: dict = {}  # (name, won, lost) -> badge
-    short_dates: dict = {}  # day -> SHORT_DATE_FORMAT
+    short_date = ShortDates()
     html = []
     for row in rows:
         amount, probability = row["amount"], row["probability"]
@@ -144,13 +141,11 @@ def result_rows_html(rows: list[dict], stages: dict, teams: dict) -> str:
         if stage not in badges:
             badges[stage] = _stage_badge(*stages[stage][1:])
         # An owner has an e-mail (NOT NULL): none means no owner.
-        owner_html = escape(_full_name(row["owner__first_name"], row["owner__last_name"])
+        owner_html = escape(full_name(row["owner__first_name"], row["owner__last_name"])
                             or row["owner__email"]) if row["owner__email"] is not None else none
         team = teams.get(row["team_id"])
         team_html = escape(team[1] or "—") if team else "—"
         day = row["expected_close_date"]
-        if day not in short_dates:
-            short_dates[day] = escape(formats.date_format(day, "SHORT_DATE_FORMAT"))
         html.append(
             f'\n    <tr data-testid="opportunity-row">'
             f'\n      <td><a href="{escape(detail_url(row["uuid"]))}" '
@@ -165,7 +160,7 @@ def result_rows_html(rows: list[dict], stages: dict, teams: dict) -> str:
             f'{money(weighted)} <span class="text-body-secondary">'
             f'({probability}%)</span></td>'
             f'\n      <td data-label="{close_}" class="small text-nowrap">'
-            f'<time datetime="{day.isoformat()}">{short_dates[day]}</time></td>'
+            f'<time datetime="{day.isoformat()}">{short_date(day)}</time></td>'
             f'\n      <td data-label="{owner_}" class="small">{owner_html}</td>'
             f'\n      <td data-label="{team_}" class="small">{team_html}'
             f'</td>\n    </tr>\n  '

@@ -13,7 +13,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.template.defaultfilters import floatformat
-from django.utils import formats, timezone
+from django.utils import timezone
 from django.utils.html import conditional_escape
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
@@ -22,12 +22,12 @@ from django.views.decorators.http import require_POST
 from accounts.models import Team
 from crm.exceptions import ApplicationError
 from crm.pagination import COUNT_CAP, ESTIMATE_FACTOR, PAGE_SIZE, estimated_rows, keyset_paginate
+from crm.rows import ShortDates, full_name, url_maker
 from customers.selectors import (
     contact_list_for_user,
     customer_get_for_user,
     customer_list_for_user,
 )
-from customers.views.customer import url_maker
 from sales import order_services
 from sales.filters_orders import OrderFilter
 from sales.forms_orders import OrderForm, OrderLineFormSet, initial_lines
@@ -67,9 +67,6 @@ def _require_view(user) -> None:
         raise PermissionDenied
 
 
-def _full_name(first: str | None, last: str | None) -> str:
-    return f"{first or ''} {last or ''}".strip()  # User.get_full_name
-
 
 def result_rows_html(rows: list[dict]) -> str:
     """The table rows of _order_results.html, built here rather than by the template: the
@@ -83,13 +80,13 @@ def result_rows_html(rows: list[dict]) -> str:
                                      (_("Customer"), _("Status"), _("Total")))
     owner_, team_, ordered_ = map(conditional_escape, (_("Owner"), _("Team"), _("Ordered")))
     none = '<span class="text-body-secondary">—</span>'
-    short_dates: dict = {}  # day -> SHORT_DATE_FORMAT (a date format: the day is enough)
+    short_date = ShortDates()
     html = []
     for row in rows:
         status = row["status"]
         status_html = statuses.get(status) or escape(status)
         # An owner has an e-mail (NOT NULL): none means no owner.
-        owner = _full_name(row["owner__first_name"], row["owner__last_name"]) or row[
+        owner = full_name(row["owner__first_name"], row["owner__last_name"]) or row[
             "owner__email"]
         owner_html = escape(owner) if row["owner__email"] is not None else none
         team_html = escape(row["team__name"]) if row["team__name"] else "—"
@@ -98,11 +95,8 @@ def result_rows_html(rows: list[dict]) -> str:
             ordered_html = none
         else:
             ordered_at = timezone.localtime(ordered_at)
-            day = ordered_at.date()
-            if day not in short_dates:
-                short_dates[day] = escape(formats.date_format(ordered_at, "SHORT_DATE_FORMAT"))
             # The "c" date format is ISO 8601: datetime.isoformat().
-            ordered_html = (f'<time datetime="{ordered_at.isoformat()}">{short_dates[day]}'
+            ordered_html = (f'<time datetime="{ordered_at.isoformat()}">{short_date(ordered_at)}'
                             f'</time>')
         total = row["total"]
         total_html = "" if total is None else conditional_escape(floatformat(total, "2g"))

@@ -29,10 +29,10 @@ from accounts import roles
 from accounts.models import Team
 from crm.exceptions import ApplicationError
 from crm.pagination import carried_count
+from crm.rows import ShortDates, full_name, url_maker
 from customers.autocomplete import person_label
 from customers.models import Contact, DictionaryEntry
 from customers.selectors import customer_get_for_user, customer_list_for_user
-from customers.views.customer import url_maker
 from sales.search import like_q
 from service.filters import TicketFilter, keyset_page
 from service.forms import (
@@ -136,9 +136,6 @@ SLA_CLASSES = {"late": "text-bg-danger", "soon": "text-bg-warning",
                "paused": "text-bg-secondary"}
 
 
-def _full_name(first: str | None, last: str | None) -> str:
-    return f"{first or ''} {last or ''}".strip()  # User.get_full_name
-
 
 def _sla_html(sla, texts: dict, datetimes: dict) -> str:
     """_sla_badge.html for one row's row_sla_state()."""
@@ -183,7 +180,7 @@ def result_rows_html(rows: list[dict], *, can_bulk: bool) -> str:
              "resolution_due": conditional_escape(_("Resolution due")),
              "paused": conditional_escape(_("Paused")), "late": conditional_escape(_("Late"))}
     select = _("Select %(number)s")
-    short_dates: dict = {}  # day -> SHORT_DATE_FORMAT (a date format: the day is enough)
+    short_date = ShortDates()
     datetimes: dict = {}
     html = []
     for row in rows:
@@ -203,7 +200,7 @@ def result_rows_html(rows: list[dict], *, can_bulk: bool) -> str:
         else:
             customer_html = escape(row["requester_name"] or row["requester_email"] or "—")
         if row["assignee_id"] is not None:
-            assignee_html = escape(_full_name(row["assignee__first_name"],
+            assignee_html = escape(full_name(row["assignee__first_name"],
                                               row["assignee__last_name"])
                                    or row["assignee__email"])
         else:
@@ -211,9 +208,6 @@ def result_rows_html(rows: list[dict], *, can_bulk: bool) -> str:
         if row["team_id"] is not None:
             assignee_html += f'<div class="text-body-secondary">{escape(row["team_name"])}</div>'
         created = timezone.localtime(row["created_at"])
-        day = created.date()
-        if day not in short_dates:
-            short_dates[day] = escape(formats.date_format(created, "SHORT_DATE_FORMAT"))
         html.append(
             f'\n    <tr data-ticket="{number}">\n      <td>'
             f'\n        <div class="d-flex align-items-start gap-2">\n          {checkbox}'
@@ -233,7 +227,8 @@ def result_rows_html(rows: list[dict], *, can_bulk: bool) -> str:
             f'\n      <td data-label="{due_}" class="small text-nowrap">'
             f'{_sla_html(row["sla"], texts, datetimes)}\n</td>'
             f'\n      <td data-label="{created_}" class="small text-nowrap">'
-            f'<time datetime="{created.isoformat()}">{short_dates[day]}</time></td>\n    </tr>\n  '
+            f'<time datetime="{created.isoformat()}">{short_date(created)}</time></td>'
+            f'\n    </tr>\n  '
         )
     return mark_safe("".join(html))  # noqa: S308 (every value above is escaped)
 

@@ -1,0 +1,38 @@
+"""Helpers for list rows built in Python (the customer, contact, lead, opportunity, order and
+ticket lists): what the row templates did per row, done once per page where it can be."""
+
+from __future__ import annotations
+
+import datetime
+import uuid
+from html import escape
+
+from django.urls import reverse
+from django.utils import formats
+
+
+def url_maker(name: str):
+    """A function uuid -> the URL of `name` for that uuid: one reverse() per page, not per
+    row (a reverse costs ~50 us; a 50-row page saves a few milliseconds)."""
+    sample = uuid.UUID(int=0)
+    head, tail = reverse(name, kwargs={"uuid": sample}).split(str(sample), 1)
+    return lambda value: f"{head}{value}{tail}"
+
+
+def full_name(first: str | None, last: str | None) -> str:
+    """User.get_full_name() from the two columns."""
+    return f"{first or ''} {last or ''}".strip()
+
+
+class ShortDates:
+    """`{{ value|date:"SHORT_DATE_FORMAT" }}`, escaped, formatted once per day on the page.
+    Give it a local datetime (timezone.localtime) or a date."""
+
+    def __init__(self):
+        self._days: dict[datetime.date, str] = {}
+
+    def __call__(self, value: datetime.date) -> str:
+        day = value.date() if isinstance(value, datetime.datetime) else value
+        if day not in self._days:
+            self._days[day] = escape(formats.date_format(day, "SHORT_DATE_FORMAT"))
+        return self._days[day]
