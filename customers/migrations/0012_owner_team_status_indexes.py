@@ -2,10 +2,13 @@
 
 import django.db.models.deletion
 from django.conf import settings
+from django.contrib.postgres.operations import AddIndexConcurrently
 from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+    # The indexes are built without blocking writes to tables of a million rows.
+    atomic = False
 
     dependencies = [
         ('accounts', '0003_session_epoch'),
@@ -14,6 +17,14 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        AddIndexConcurrently(
+            model_name='customer',
+            index=models.Index(fields=['owner', 'status'], name='customer_owner_status'),
+        ),
+        AddIndexConcurrently(
+            model_name='customer',
+            index=models.Index(fields=['team', 'status'], name='customer_team_status'),
+        ),
         migrations.AlterField(
             model_name='customer',
             name='owner',
@@ -23,13 +34,5 @@ class Migration(migrations.Migration):
             model_name='customer',
             name='team',
             field=models.ForeignKey(blank=True, db_index=False, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='customers', to='accounts.team', verbose_name='team'),
-        ),
-        migrations.AddIndex(
-            model_name='customer',
-            index=models.Index(fields=['owner', 'status'], name='customer_owner_status'),
-        ),
-        migrations.AddIndex(
-            model_name='customer',
-            index=models.Index(fields=['team', 'status'], name='customer_team_status'),
         ),
     ]

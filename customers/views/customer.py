@@ -22,7 +22,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from crm.exceptions import ApplicationError
-from crm.pagination import PAGE_SIZE, keyset_paginate
+from crm.pagination import PAGE_SIZE, keyset_paginate, without_carried_count
 from crm.rows import ShortDates, full_name, url_maker
 from customers import bulk_services, custom_fields, services
 from customers.filters import CustomerFilter, filter_choices_load
@@ -160,7 +160,7 @@ def _back_to_list(request):
     if target and url_has_allowed_host_and_scheme(
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ) and target.startswith(reverse("customers:list")):
-        return redirect(target)
+        return redirect(without_carried_count(target))
     return redirect("customers:list")
 
 

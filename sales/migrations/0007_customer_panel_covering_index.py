@@ -2,10 +2,13 @@
 
 import django.db.models.deletion
 from django.conf import settings
+from django.contrib.postgres.operations import AddIndexConcurrently, RemoveIndexConcurrently
 from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+    # The indexes are built without blocking writes to tables of a million rows.
+    atomic = False
 
     dependencies = [
         ('accounts', '0003_session_epoch'),
@@ -15,7 +18,7 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.RemoveIndex(
+        RemoveIndexConcurrently(
             model_name='opportunity',
             name='opportunity_customer_open',
         ),
@@ -24,7 +27,7 @@ class Migration(migrations.Migration):
             name='customer',
             field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='opportunities', to='customers.customer', verbose_name='customer'),
         ),
-        migrations.AddIndex(
+        AddIndexConcurrently(
             model_name='opportunity',
             index=models.Index(condition=models.Q(('deleted_at__isnull', True)), fields=['customer', 'expected_close_date', 'id'], include=('stage', 'amount', 'owner', 'team'), name='opportunity_customer_open'),
         ),

@@ -28,7 +28,7 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts import roles
 from accounts.models import Team
 from crm.exceptions import ApplicationError
-from crm.pagination import carried_count
+from crm.pagination import carried_count, without_carried_count
 from crm.rows import ShortDates, full_name, url_maker
 from customers.autocomplete import person_label
 from customers.models import Contact, DictionaryEntry
@@ -311,7 +311,7 @@ def _back_to_list(request):
     if target and url_has_allowed_host_and_scheme(
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ) and target.startswith(reverse("service:ticket_list")):
-        return redirect(target)
+        return redirect(without_carried_count(target))
     return redirect("service:ticket_list")
 
 

@@ -37,3 +37,4 @@ def test_filter_forms_use_the_fast_widgets():
     assert FAST_INPUTS[forms.DateInput] in kinds
     assert FastSelect in kinds
     assert forms.DateInput not in kinds and forms.Select not in kinds
+

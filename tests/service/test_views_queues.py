@@ -354,3 +354,25 @@ def test_it_bulk_assigns_through_the_autocomplete_value(client_for, manager, age
         "selected": [str(t.uuid) for t in tickets], "assignee": str(agent.uuid)})
     assert response.status_code == 302
     assert Ticket.objects.filter(assignee=agent).count() == 2
+
+
+def test_the_count_is_fresh_after_a_bulk_assign_from_a_deeper_page(
+        client_for, manager, agent, support_team, desk_customer):
+    """The "next" cursor carries the first page's count; coming back from a bulk assign,
+    the list counts again (the assigned tickets left the queue) and keeps the position."""
+    _desk_tickets(55, support_team, desk_customer)
+    client = client_for(manager)
+    first = client.get(LIST, {"queue": "unassigned"})
+    assert first.context["page"].count == 55
+    second_url = f'{LIST}?queue=unassigned&after={first.context["page"].next_cursor}'
+    second = client.get(second_url)
+    rows = second.context["page"].object_list
+    assert len(rows) == 5 and second.context["page"].count == 55
+
+    response = client.post(reverse("service:ticket_bulk_assign"), {
+        "selected": [str(row["uuid"]) for row in rows], "assignee": str(agent.uuid),
+        "next": second_url}, follow=True)
+
+    assert "5 tickets assigned to" in response.content.decode()
+    assert response.context["page"].count == 50
+    assert "after=" in response.redirect_chain[-1][0]
