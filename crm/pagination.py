@@ -147,6 +147,21 @@ def without_carried_count(url: str) -> str:
     return f"{path}?{params.urlencode()}"
 
 
+def filters_fingerprint(params, *context) -> str:
+    """A short digest of a list's query string (its cursor aside) and whatever else its count
+    depends on (`context`: the list, the user's visible set...), for a count the caller takes
+    itself and has the cursor carry (keyset_paginate's `carry`)."""
+    filters = sorted((key, tuple(params.getlist(key))) for key in params if key != "after")
+    return hashlib.sha256(f"{context!r}|{filters!r}".encode()).hexdigest()[:16]
+
+
+def row_values(row, ordering: Sequence[str]) -> list:
+    """The sort values of `row` (a model instance or a dict of values) in `ordering`."""
+    names = [name.lstrip("-") for name in ordering]
+    return [row[name] for name in names] if isinstance(row, dict) else [
+        getattr(row, name) for name in names]
+
+
 def query_fingerprint(queryset: QuerySet, compiled: tuple[str, tuple] | None = None) -> str:
     """A short digest of the filtered query (its SQL and parameters), ordering aside."""
     sql, params = compiled or _pk_sql(queryset) or ("", ())
@@ -235,11 +250,14 @@ def keyset_paginate(
     count: bool = True,
     estimate: bool = False,
     fields: Sequence[str] = (),
+    carry: tuple[int, bool, str] | None = None,
 ) -> KeysetPage:
     """One page of `queryset` in `ordering`, starting after the row named by `after`.
     `estimate`: see capped_count (only for a list without user filters). `fields`: read the
     rows as dicts of these columns (they must include the sort columns) instead of model
-    instances; the count still runs on `queryset`, without the joins the columns need."""
+    instances; the count still runs on `queryset`, without the joins the columns need.
+    `carry`: with `count` off, the (count, capped, fingerprint) the caller took itself, for
+    the "next" cursor to carry (carried_count reads it back)."""
     ordering = tuple(ordering)
     model = queryset.model
     values = decode_cursor(model, ordering, after)
@@ -260,11 +278,8 @@ def keyset_paginate(
     if len(rows) > page_size:
         rows = rows[:page_size]
         last = rows[-1]
-        next_cursor = encode_cursor(
-            ordering, [last[name.lstrip("-")] if isinstance(last, dict)
-                       else getattr(last, name.lstrip("-")) for name in ordering],
-            count=(total, capped, fingerprint) if count else None,
-        )
+        next_cursor = encode_cursor(ordering, row_values(last, ordering),
+                                    count=(total, capped, fingerprint) if count else carry)
     return KeysetPage(object_list=rows, next_cursor=next_cursor, is_first=values is None,
                       count=total, count_capped=capped, page_size=page_size,
                       ordering=ordering)

@@ -24,6 +24,13 @@ def full_name(first: str | None, last: str | None) -> str:
     return f"{first or ''} {last or ''}".strip()
 
 
+def bulk_checkbox(uuid: str, label: str) -> str:
+    """The row's check box for the list's bulk form; `label` is already escaped."""
+    return (f'<input class="form-check-input mt-1 flex-shrink-0" type="checkbox" '
+            f'name="selected" value="{uuid}" form="bulk-form" id="select-{uuid}" '
+            f'aria-label="{label}">')
+
+
 class ShortDates:
     """`{{ value|date:"SHORT_DATE_FORMAT" }}`, escaped, formatted once per day on the page.
     Give it a local datetime (timezone.localtime) or a date."""

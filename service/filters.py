@@ -207,11 +207,6 @@ def _decode(queryset, ordering, cursor):
     return converted
 
 
-def _last_values(row, ordering) -> list:
-    return [row[name.lstrip("-")] if isinstance(row, dict) else getattr(row, name.lstrip("-"))
-            for name in ordering]
-
-
 def keyset_page(queryset, key: str, after: str | None, page_size: int = pagination.PAGE_SIZE,
                 count: bool = True, fields=(), carry: tuple[int, bool, str] | None = None):
     """One keyset page of `queryset` in the whitelisted sort `key` (see ORDERINGS); with
@@ -225,12 +220,9 @@ def keyset_page(queryset, key: str, after: str | None, page_size: int = paginati
         if columns:
             columns += tuple(name.lstrip("-") for name in ordering
                              if name.lstrip("-") not in columns)
-        page = pagination.keyset_paginate(queryset, ordering=ordering, after=after,
-                                          page_size=page_size, count=count, fields=columns)
-        if carry is not None and page.next_cursor is not None:
-            page.next_cursor = pagination.encode_cursor(
-                ordering, _last_values(page.object_list[-1], ordering), count=carry)
-        return page
+        return pagination.keyset_paginate(queryset, ordering=ordering, after=after,
+                                          page_size=page_size, count=count, fields=columns,
+                                          carry=carry)
     total, capped = pagination.capped_count(queryset) if count else (0, False)
     qs = queryset.annotate(**annotations)
     values = _decode(qs, ordering, after)
@@ -245,7 +237,7 @@ def keyset_page(queryset, key: str, after: str | None, page_size: int = paginati
     if len(rows) > page_size:
         rows = rows[:page_size]
         last = rows[-1]
-        next_cursor = pagination.encode_cursor(ordering, _last_values(last, ordering),
+        next_cursor = pagination.encode_cursor(ordering, pagination.row_values(last, ordering),
                                                count=carry)
     return pagination.KeysetPage(object_list=rows, next_cursor=next_cursor,
                                  is_first=values is None, count=total, count_capped=capped,

@@ -23,7 +23,7 @@ from django.views.decorators.http import require_POST
 
 from crm.exceptions import ApplicationError
 from crm.pagination import PAGE_SIZE, keyset_paginate, without_carried_count
-from crm.rows import ShortDates, full_name, url_maker
+from crm.rows import ShortDates, bulk_checkbox, full_name, url_maker
 from customers import bulk_services, custom_fields, services
 from customers.filters import CustomerFilter, filter_choices_load
 from customers.forms.customer import CustomerBulkForm, CustomerCreateForm, CustomerEditForm
@@ -76,11 +76,7 @@ def result_rows_html(rows: list[dict], tags: dict[int, list[tuple[str, str]]], *
     html = []
     for row in rows:
         name, uuid = escape(row["name"]), str(row["uuid"])
-        checkbox = (
-            f'<input class="form-check-input mt-1 flex-shrink-0" type="checkbox" '
-            f'name="selected" value="{uuid}" form="bulk-form" id="select-{uuid}" '
-            f'aria-label="{select % {"name": name}}">'
-        ) if can_bulk else ""
+        checkbox = bulk_checkbox(uuid, select % {"name": name}) if can_bulk else ""
         # An owner has an e-mail (NOT NULL): none means no owner.
         owner = full_name(row["owner__first_name"], row["owner__last_name"]) or row[
             "owner__email"]

@@ -5,7 +5,6 @@ sales.selectors; every write goes through sales.lead_services."""
 from __future__ import annotations
 
 import copy
-import hashlib
 from html import escape
 
 from django.contrib import messages
@@ -19,7 +18,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from crm.exceptions import ApplicationError
-from crm.pagination import PAGE_SIZE, carried_count, encode_cursor, keyset_paginate
+from crm.pagination import PAGE_SIZE, carried_count, filters_fingerprint, keyset_paginate
 from crm.rows import ShortDates, full_name, url_maker
 from sales import lead_services
 from sales.filters_leads import LeadFilter
@@ -128,15 +127,6 @@ def result_rows_html(rows: list[dict], teams: dict, entries: dict) -> str:
     return mark_safe("".join(html))  # noqa: S308 (every value above is escaped)
 
 
-def _count_mark(request, branches) -> str:
-    """A short digest of what the list's count depends on: the filters (the query string but
-    the cursor) and the visible set (its branches, with the user's teams and members). A
-    cursor's carried count counts only for the same."""
-    params = sorted((key, tuple(values)) for key, values in request.GET.lists()
-                    if key != "after")
-    return hashlib.sha256(f"lead|{params!r}|{branches!r}".encode()).hexdigest()[:16]
-
-
 # --- list -----------------------------------------------------------------------------------
 @login_required
 def lead_list(request):
@@ -145,20 +135,16 @@ def lead_list(request):
     # Plain values of the columns the rows show (LIST_COLUMNS): only the relations they name
     # are joined, and no model instances are built.
     after = request.GET.get("after")
-    page = keyset_paginate(filterset.qs, ordering=filterset.keyset_ordering(), after=after,
-                           page_size=PAGE_SIZE, count=False, fields=LIST_COLUMNS)
     # The count by branches of the visible set (index-only), not by the OR of them; paid on
-    # the first page only: the "next" cursor carries it (as crm.pagination does), tied to the
-    # filters and the visible set it was counted for.
-    mark = _count_mark(request, visible_branches(request.user, "lead"))
-    carried = carried_count(after, mark) if after and not page.is_first else None
-    page.count, page.count_capped = carried or filtered_count_for_user(
+    # the first page only: the "next" cursor carries it, tied to the filters and the visible
+    # set it was counted for.
+    mark = filters_fingerprint(request.GET, "leads", visible_branches(request.user, "lead"))
+    count = (carried_count(after, mark) if after else None) or filtered_count_for_user(
         request.user, filterset, Lead.objects.alive(), "lead")
-    if page.next_cursor:
-        last = page.object_list[-1]
-        page.next_cursor = encode_cursor(
-            page.ordering, [last[name.lstrip("-")] for name in page.ordering],
-            count=(page.count, page.count_capped, mark))
+    page = keyset_paginate(filterset.qs, ordering=filterset.keyset_ordering(), after=after,
+                           page_size=PAGE_SIZE, count=False, fields=LIST_COLUMNS,
+                           carry=(*count, mark))
+    page.count, page.count_capped = count
     partial = _partial(request)
     # The page's sources and regions by id, with (on the full page) the filters' choices.
     entry_ids = {row[name] for row in page.object_list for name in ("source_id", "region_id")

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import copy
 import datetime
-import hashlib
 from collections import defaultdict
 from html import escape
 
@@ -28,8 +27,8 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts import roles
 from accounts.models import Team
 from crm.exceptions import ApplicationError
-from crm.pagination import carried_count, without_carried_count
-from crm.rows import ShortDates, full_name, url_maker
+from crm.pagination import carried_count, filters_fingerprint, without_carried_count
+from crm.rows import ShortDates, bulk_checkbox, full_name, url_maker
 from customers.autocomplete import person_label
 from customers.models import Contact, DictionaryEntry
 from customers.selectors import customer_get_for_user, customer_list_for_user
@@ -185,11 +184,7 @@ def result_rows_html(rows: list[dict], *, can_bulk: bool) -> str:
     html = []
     for row in rows:
         number, uuid = escape(row["number"]), str(row["uuid"])
-        checkbox = (
-            f'<input class="form-check-input mt-1 flex-shrink-0" type="checkbox" '
-            f'name="selected" value="{uuid}" form="bulk-form" id="select-{uuid}" '
-            f'aria-label="{select % {"number": number}}">'
-        ) if can_bulk else ""
+        checkbox = bulk_checkbox(uuid, select % {"number": number}) if can_bulk else ""
         category = (f' · {escape(row["category_label"])}'
                     if row["category_id"] is not None else "")
         status, priority = row["status"], row["priority"]
@@ -252,10 +247,8 @@ def count_fingerprint(user, name: str, params) -> str | None:
     pages; None for the breaching queue, whose set moves with the clock."""
     if name == "breaching":
         return None
-    branches = ticket_policy_for(user).visible_branches()
-    filters = sorted((key, params.getlist(key)) for key in params if key != "after")
-    return hashlib.sha256(f"{user.pk}|{name}|{branches!r}|{filters!r}".encode()
-                          ).hexdigest()[:16]
+    return filters_fingerprint(params, "tickets", user.pk, name,
+                               ticket_policy_for(user).visible_branches())
 
 
 # --- queues ------------------------------------------------------------------------------------
