@@ -24,6 +24,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from django.contrib.auth import get_user_model
+from django.contrib.postgres.expressions import ArraySubquery
 from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.core.validators import EmailValidator, URLValidator
@@ -34,8 +35,6 @@ from django.db.models import (
     F,
     Func,
     OuterRef,
-    StringAgg,
-    Subquery,
     Value,
 )
 from django.db.models.expressions import RawSQL
@@ -68,7 +67,8 @@ BATCH_SIZE = 5_000  # rows per transaction, duplicate lookup and COPY
 EXPORT_INSTANT_ROWS = 20_000
 XLSX_INSTANT_ROWS = 5_000
 XLSX_MAX_ROWS = 1_048_575  # Excel's sheet limit, less the header row
-EXPORT_BATCH = 10_000  # rows per cursor fetch (and its tag query) and per progress update
+EXPORT_BATCH = 10_000  # rows per progress update of an export job
+TAG_CELLS_KEPT = 10_000  # distinct tag sets whose cell an export keeps, not re-sorts
 EXPORT_KEEP_DAYS = 7
 TAG_SEPARATOR = ";"
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -1062,32 +1062,20 @@ def export_columns(definitions) -> list[tuple[str, str]]:
     return columns + [(CUSTOM_PREFIX + d.key, d.label) for d in definitions]
 
 
-def export_queryset(qs, ordering, *, tags_per_chunk: bool = False):
-    """The list's queryset, ready for export_rows: related labels come by join. Tag names
-    come either inside the same statement (a correlated string_agg per row: one query in
-    all, what an export in the request wants) or, with tags_per_chunk=True (the big exports
-    of the Celery job), from one set-based query per chunk of rows that export_rows runs,
-    which costs PostgreSQL far less per row."""
+def export_queryset(qs, ordering):
+    """The list's queryset, ready for export_rows: related labels come by join, and each
+    customer's tag ids inside the same statement (an index-only probe per row, in the order
+    of the rows); export_rows turns the ids into names from one read of the tags."""
     qs = qs.select_related(None).prefetch_related(None)
-    if not tags_per_chunk:
-        tags = (CustomerTag.objects.filter(customer_id=OuterRef("pk"))
-                .values("customer_id")
-                .annotate(names=StringAgg("tag__name", Value("; "), order_by="tag__name"))
-                .values("names"))
-        qs = qs.annotate(tag_names=Subquery(tags))
-    return qs.order_by(*ordering)
+    tag_ids = CustomerTag.objects.filter(customer_id=OuterRef("pk")).values("tag_id")
+    return qs.annotate(tag_ids=ArraySubquery(tag_ids)).order_by(*ordering)
 
 
-def _tag_names(customer_ids: list[int], using: str) -> dict[int, str]:
-    """customer id -> its tag names, sorted and joined by "; ", for a chunk of customers."""
-    with connections[using].cursor() as cursor:
-        cursor.execute(
-            "SELECT ct.customer_id, string_agg(t.name, '; ' ORDER BY t.name) "
-            "FROM customers_customertag ct JOIN customers_tag t ON t.id = ct.tag_id "
-            "WHERE ct.customer_id = ANY(%s::bigint[]) GROUP BY ct.customer_id",
-            # the ids as one array literal: cheaper to build than an adapted list of ints
-            [_int_array(customer_ids)])
-        return dict(cursor.fetchall())
+def _tag_labels(using: str) -> dict[int, tuple[int, str]]:
+    """tag id -> (its place in the name order, its name): the names sorted by PostgreSQL's
+    collation once, so a row's names sort as `ORDER BY name` would sort them."""
+    names = Tag.objects.using(using).order_by("name", "pk").values_list("pk", "name")
+    return {pk: (place, name) for place, (pk, name) in enumerate(names)}
 
 
 class _LocalMinute(Func):
@@ -1097,24 +1085,25 @@ class _LocalMinute(Func):
     output_field = CharField()
 
 
-def export_rows(qs, definitions, *, chunk_size: int = EXPORT_BATCH) -> Iterator[list]:
+def export_rows(qs, definitions) -> Iterator[list]:
     """Header row, then one list per customer; every text cell neutralised. The list's SQL
-    (access path, filters, joins, tag names) runs through a server-side cursor read
-    `chunk_size` rows at a time; the rows come as plain tuples (no per-row ORM conversion),
-    the creation time is formatted by PostgreSQL, labels are translated once, and the
-    custom fields' JSON is read only when there are custom fields."""
+    (access path, filters, joins, tag ids) is one COPY ... TO STDOUT whatever the size:
+    PostgreSQL works out the next rows while Python writes these ones. The rows come as text
+    (no per-row ORM conversion), the creation time formatted by PostgreSQL, labels translated
+    once, each set of tags named once, and the custom fields' JSON read only when there are
+    custom fields. The COPY holds the connection until its last row: nothing else may run on
+    that connection while the rows are read (export_run writes its progress through another)."""
     columns = export_columns(definitions)
     plain = [c for c, _label in columns if not c.startswith(CUSTOM_PREFIX)]
     kinds = {code: str(label) for code, label in Customer.Kind.choices}
     statuses = {code: str(label) for code, label in Customer.Status.choices}
     keys = [d.key for d in definitions]
     yield [neutralise(str(label)) for _c, label in columns]  # custom labels are user text
-    per_chunk = "tag_names" not in qs.query.annotations
     tags_i = plain.index("tag_names")
-    sql_columns = [c for c in plain if c != "tag_names" or not per_chunk]
+    sql_columns = [c for c in plain if c != "tag_names"]
     kind_i, status_i = sql_columns.index("kind"), sql_columns.index("status")
     selected = ["created_local" if c == "created_at" else c for c in sql_columns]
-    selected.append("id")
+    selected.append("tag_ids")
     if keys:
         selected.append("custom_data")
     values = qs.annotate(created_local=_LocalMinute(
@@ -1123,28 +1112,33 @@ def export_rows(qs, definitions, *, chunk_size: int = EXPORT_BATCH) -> Iterator[
     sql, params = values.query.sql_with_params()
     first = FORMULA_FIRST
     width = len(sql_columns)
-    cursor = connections[values.db].chunked_cursor()
-    try:
-        cursor.execute(sql, params)
-        while chunk := cursor.fetchmany(chunk_size):
-            tags = _tag_names([record[width] for record in chunk], values.db) \
-                if per_chunk else None
-            for record in chunk:
-                row = ["" if v is None else ("'" + v if v[:1] in first else v)
-                       for v in record[:width]]
-                row[kind_i] = kinds.get(record[kind_i], row[kind_i])
-                row[status_i] = statuses.get(record[status_i], row[status_i])
-                if tags is not None:
-                    names = tags.get(record[width], "")
-                    row.insert(tags_i, "'" + names if names[:1] in first else names)
-                if keys:
-                    custom = record[width + 1]
-                    custom = (json.loads(custom) if isinstance(custom, str) else custom) or {}
-                    row.extend(neutralise("" if custom.get(k) is None else custom[k])
-                               for k in keys)
-                yield row
-    finally:
-        cursor.close()
+    labels = _tag_labels(values.db)
+    tag_names: dict[str, str] = {}  # a set of tags (as PostgreSQL writes it) -> its cell
+    db = connections[values.db]
+    # COPY takes no bind parameters: psycopg binds them in the client, quoted as literals
+    statement = f"COPY ({db.ops.compose_sql(sql, params)}) TO STDOUT"
+    with db.cursor() as cursor, cursor.copy(statement) as copy:
+        for record in copy.rows():
+            row = ["" if v is None else ("'" + v if v[:1] in first else v)
+                   for v in record[:width]]
+            row[kind_i] = kinds.get(record[kind_i], row[kind_i])
+            row[status_i] = statuses.get(record[status_i], row[status_i])
+            ids = record[width]
+            if (names := tag_names.get(ids)) is None:
+                # a tag made after the labels were read is left out, like a later one
+                names = "; ".join(name for _place, name in sorted(
+                    labels[pk] for pk in map(int, ids[1:-1].split(",")) if pk in labels)
+                ) if len(ids) > 2 else ""
+                names = "'" + names if names[:1] in first else names
+                if len(tag_names) < TAG_CELLS_KEPT:
+                    tag_names[ids] = names
+            row.insert(tags_i, names)
+            if keys:
+                custom = record[width + 1]
+                custom = (json.loads(custom) if isinstance(custom, str) else custom) or {}
+                row.extend(neutralise("" if custom.get(k) is None else custom[k])
+                           for k in keys)
+            yield row
 
 
 def export_csv(rows: Iterator[list]) -> Iterator[str]:

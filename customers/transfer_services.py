@@ -9,10 +9,11 @@ import datetime
 import functools
 import logging
 import os
+from concurrent.futures import ThreadPoolExecutor
 
 from django.core.exceptions import PermissionDenied
 from django.core.files.storage import default_storage
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
 from django.db.models import F, Func, JSONField, QuerySet, Value
 from django.http import Http404, QueryDict
 from django.utils import timezone
@@ -393,13 +394,35 @@ def _export_queryset_for(job: ExportJob):
     filterset = CustomerFilter(query or None, queryset=customer_list_for_user(actor))
     if filterset.is_bound and not filterset.is_valid():
         raise ApplicationError(_("Some filters are not valid; fix them and export again."))
-    return transfer.export_queryset(filterset.qs, filterset.keyset_ordering(),
-                                    tags_per_chunk=True), query
+    return transfer.export_queryset(filterset.qs, filterset.keyset_ordering()), query
 
 
 def export_file_name(job: ExportJob) -> str:
     return (f"exports/{job.created_at:%Y/%m}/customers-{job.created_at:%Y%m%d-%H%M}-"
             f"{job.uuid.hex[:8]}.{job.format}")
+
+
+@contextlib.contextmanager
+def _progress_writer(job_pk: int):
+    """progress(done) for a running export. It records the count from a thread of its own,
+    so through a database connection of its own (Django's are per thread): the export's COPY
+    keeps this thread's connection busy until its last row. That connection closes at the end."""
+
+    def write(done: int) -> None:
+        try:
+            ExportJob.objects.filter(pk=job_pk).update(processed_rows=done,
+                                                       updated_at=timezone.now())
+        except Exception:  # noqa: BLE001 - progress is a courtesy; the export goes on
+            logger.warning("export %s: progress not recorded", job_pk, exc_info=True)
+
+    def close() -> None:
+        connections.close_all()
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="export-progress") as pool:
+        try:
+            yield lambda done: pool.submit(write, done)
+        finally:
+            pool.submit(close)
 
 
 def export_run(job_id: int) -> ExportJob | None:
@@ -421,14 +444,9 @@ def export_run(job_id: int) -> ExportJob | None:
         ExportJob.objects.filter(pk=job.pk).update(total_rows=total, updated_at=timezone.now())
         path = default_storage.path(name)
         os.makedirs(os.path.dirname(path), exist_ok=True)
-
-        def progress(done: int) -> None:
-            ExportJob.objects.filter(pk=job.pk).update(processed_rows=done,
-                                                       updated_at=timezone.now())
-
-        rows = transfer.export_rows(qs, transfer.custom_field_definitions(),
-                                    chunk_size=transfer.EXPORT_BATCH)
-        count = transfer.export_to_file(rows, path, job.format, progress=progress)
+        rows = transfer.export_rows(qs, transfer.custom_field_definitions())
+        with _progress_writer(job.pk) as progress:
+            count = transfer.export_to_file(rows, path, job.format, progress=progress)
         with transaction.atomic():
             ExportJob.objects.filter(pk=job.pk).update(
                 status=ExportJob.Status.DONE, file=name, processed_rows=count,

@@ -1,44 +1,66 @@
-"""Big exports: tag names read by one set-based query per chunk of rows give the same file as
-the in-statement string_agg, neutralised alike, in a number of queries that grows with the
-chunks, not the rows."""
+"""Big exports: one COPY statement streams the rows (tag ids inside it, named from one read of
+the tags), whatever the number of rows; the text comes through COPY unchanged, the names in
+the order PostgreSQL sorts them, neutralised alike; an export job records its progress
+through a connection of its own while the COPY holds the job's."""
 
 from __future__ import annotations
 
 import pytest
 from django.db import connection
+from django.db.models import OuterRef, StringAgg, Subquery, Value
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from customers import transfer
-from customers.models import Customer, CustomFieldDefinition
+from customers import transfer, transfer_services
+from customers.models import Customer, CustomerTag, CustomFieldDefinition
+from customers.models.imports import ExportJob
 from customers.selectors import customer_list_for_user
 from tests.factories import CustomerFactory, TagFactory
 
 pytestmark = pytest.mark.django_db
 
 
-def _rows(user, *, per_chunk: bool, chunk_size: int, definitions=()):
-    qs = transfer.export_queryset(customer_list_for_user(user), ("-created_at", "-id"),
-                                  tags_per_chunk=per_chunk)
-    return list(transfer.export_rows(qs, list(definitions), chunk_size=chunk_size))
+def _rows(user, definitions=()):
+    qs = transfer.export_queryset(customer_list_for_user(user), ("-created_at", "-id"))
+    return list(transfer.export_rows(qs, list(definitions)))
 
 
-def test_it_reads_tags_per_chunk_with_the_same_result(admin):
-    formula, plain = TagFactory(name="=HYPERLINK(x)"), TagFactory(name="b-tag")
-    CustomerFactory.create_batch(3, tags=[plain, formula], phone="+86 1")
-    CustomerFactory.create_batch(2, city="@town")
-    CustomerFactory(name="-minus", tags=[plain])
-    inline = _rows(admin, per_chunk=False, chunk_size=1000)
-    chunked = _rows(admin, per_chunk=True, chunk_size=2)
-    assert chunked == inline and len(chunked) == Customer.objects.alive().count() + 1
-    header = chunked[0]
-    by_name = {row[header.index("Name")]: row for row in chunked[1:]}
-    assert by_name["'-minus"][header.index("Tags")] == "b-tag"
-    tagged = [row for row in chunked[1:] if row[header.index("Tags")].startswith("'=")]
-    assert len(tagged) == 3 and tagged[0][header.index("Tags")] == "'=HYPERLINK(x); b-tag"
+def _by_name(rows):
+    header = rows[0]
+    return header, {row[header.index("Name")]: row for row in rows[1:]}
+
+
+def test_text_comes_through_copy_unchanged(admin):
+    hostile = "tab\there, line\nbreak, back\\slash \\N, 引号\"; 中文"
+    CustomerFactory(name="Plain Co", city=hostile, description="\\.\r\nend")
+    CustomerFactory(name="Empty Co", city="", description="")
+    header, rows = _by_name(_rows(admin))
+    assert rows["Plain Co"][header.index("City")] == hostile
+    assert rows["Plain Co"][header.index("Notes")] == "\\.\r\nend"
+    assert rows["Empty Co"][header.index("City")] == ""
+    assert len(rows) == Customer.objects.alive().count()
+
+
+def test_tag_names_sort_as_postgresql_sorts_them_and_are_neutralised(admin):
+    tags = [TagFactory(name=name) for name in
+            ("=HYPERLINK(x)", "b-tag", "B2", "重点客户", "alpha", "Zulu")]
+    CustomerFactory.create_batch(3, tags=tags, phone="+86 1")
+    CustomerFactory(name="-minus", tags=[tags[1]])
+    CustomerFactory(name="Untagged")
+    names = (CustomerTag.objects.filter(customer_id=OuterRef("pk")).values("customer_id")
+             .annotate(names=StringAgg("tag__name", Value("; "), order_by="tag__name"))
+             .values("names"))
+    oracle = dict(Customer.objects.annotate(names=Subquery(names)).values_list("name", "names"))
+    header, rows = _by_name(_rows(admin))
+    assert rows["'-minus"][header.index("Tags")] == "b-tag"
+    assert rows["Untagged"][header.index("Tags")] == ""
+    tagged = [row for name, row in rows.items() if name not in ("'-minus", "Untagged")]
+    expected = "'" + oracle[Customer.objects.filter(phone="+86 1").first().name]
+    assert expected.startswith("'=HYPERLINK(x); ")
+    assert [row[header.index("Tags")] for row in tagged] == [expected] * 3
     assert all(row[header.index("Phone")] == "'+86 1" for row in tagged)
     created = Customer.objects.get(name="-minus").created_at
-    assert by_name["'-minus"][header.index("Created")] == \
+    assert rows["'-minus"][header.index("Created")] == \
         timezone.localtime(created).strftime("%Y-%m-%d %H:%M")
 
 
@@ -50,27 +72,57 @@ def test_it_reads_custom_fields_and_labels(admin):
         entity=CustomFieldDefinition.Entity.CUSTOMER, key="note", label="Note",
         field_type=CustomFieldDefinition.FieldType.TEXT)
     CustomerFactory(name="Custom Co", kind=Customer.Kind.PERSON,
-                    custom_data={"size": 12, "note": "=1+1"})
-    rows = _rows(admin, per_chunk=True, chunk_size=10, definitions=[size, note])
-    header = rows[0]
-    row = next(r for r in rows[1:] if r[header.index("Name")] == "Custom Co")
-    assert row[header.index("Size")] == 12 and row[header.index("Note")] == "'=1+1"
+                    custom_data={"size": 12, "note": "=1+1\ttab"})
+    header, rows = _by_name(_rows(admin, definitions=[size, note]))
+    row = rows["Custom Co"]
+    assert row[header.index("Size")] == 12 and row[header.index("Note")] == "'=1+1\ttab"
     assert row[header.index("Type")] == str(Customer.Kind.PERSON.label)
 
 
-def test_it_reads_tags_with_one_query_per_chunk(admin):
-    tag = TagFactory()
+def test_the_same_queries_for_ten_rows_as_for_three_hundred(admin):
+    tags = [TagFactory(), TagFactory()]
 
     def queries(count):
         Customer.objects.all().delete()
-        CustomerFactory.create_batch(count, tags=[tag])
+        CustomerFactory.create_batch(count, tags=tags)
         with CaptureQueriesContext(connection) as captured:
-            rows = _rows(admin, per_chunk=True, chunk_size=50)
+            rows = _rows(admin)
         assert len(rows) == count + 1
         return [q["sql"] for q in captured.captured_queries]
 
     queries(1)  # warms the access path's caches
-    one_chunk, three_chunks = queries(10), queries(120)
-    assert sum("string_agg" in q for q in one_chunk) == 1
-    assert sum("string_agg" in q for q in three_chunks) == 3
-    assert len(three_chunks) == len(one_chunk) + 2
+    ten, three_hundred = queries(10), queries(300)
+    assert len(ten) == len(three_hundred)
+    assert sum(q.startswith("COPY (") for q in three_hundred) == 1
+
+
+def test_a_filtered_export_keeps_the_access_path(rep, admin):
+    CustomerFactory(name="Mine", owner=rep)
+    CustomerFactory(name="Not mine")
+    _header, rows = _by_name(_rows(rep))
+    assert set(rows) == {"Mine"}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_leaving_an_export_early_frees_the_connection(admin):
+    CustomerFactory.create_batch(30)
+    rows = transfer.export_rows(
+        transfer.export_queryset(customer_list_for_user(admin), ("-created_at", "-id")), [])
+    next(rows), next(rows)
+    rows.close()
+    assert Customer.objects.count() == 30
+
+
+@pytest.mark.django_db(transaction=True)
+def test_progress_is_recorded_while_the_copy_holds_the_connection(admin):
+    CustomerFactory.create_batch(3)
+    job = ExportJob.objects.create(created_by=admin, format="csv", query={},
+                                   status=ExportJob.Status.RUNNING)
+    rows = transfer.export_rows(
+        transfer.export_queryset(customer_list_for_user(admin), ("-created_at", "-id")), [])
+    with transfer_services._progress_writer(job.pk) as progress:
+        next(rows), next(rows)  # the COPY is open on this thread's connection
+        progress(1)
+        assert len(list(rows)) == 2
+    job.refresh_from_db()
+    assert job.processed_rows == 1
