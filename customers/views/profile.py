@@ -40,6 +40,7 @@ from customers.forms.contact import (
     TimelineFilterForm,
 )
 from customers.models import Contact, Customer, CustomerUserObjectPermission, Interaction
+from customers.models.imports import ImportChange
 from customers.panels import render_panels
 from customers.permissions import policy_for
 from customers.selectors import contact_list_for_user, customer_can, customer_get_for_user
@@ -110,15 +111,36 @@ def _figures(customer: Customer, contacts: list[Contact], request=None) -> dict:
 
 
 def _history(customer: Customer) -> list[dict]:
-    """The last field changes from django-auditlog, with the changed fields by label."""
-    entries = LogEntry.objects.get_for_object(customer).select_related("actor")[:HISTORY_SIZE]
+    """The last changes, newest first: django-auditlog's entries (the changed fields by label)
+    and the imports that created or updated the customer (imports write no auditlog entry per
+    customer; their ImportChange rows say which job, so who, from which file and when). Two
+    indexed queries of at most HISTORY_SIZE rows."""
     history = []
-    for entry in entries:
+    for entry in LogEntry.objects.get_for_object(customer).select_related(
+            "actor")[:HISTORY_SIZE]:
+        if (entry.additional_data or {}).get("import_job"):
+            continue  # an older import's entry: its ImportChange below says the same
         fields = []
         if entry.action == LogEntry.Action.UPDATE:
             fields = field_labels(Customer, entry.changes_dict or {})
-        history.append({"entry": entry, "fields": fields})
-    return history
+        history.append({"actor": entry.actor, "timestamp": entry.timestamp,
+                        "action": entry.get_action_display(), "fields": fields})
+    changes = (ImportChange.objects.filter(customer_id=customer.pk)
+               .select_related("job__created_by")
+               .only("action", "job__original_name", "job__started_at", "job__created_at",
+                     "job__created_by__first_name", "job__created_by__last_name",
+                     "job__created_by__email")
+               .order_by("-id")[:HISTORY_SIZE])
+    for change in changes:
+        job, name = change.job, change.job.original_name
+        if change.action == ImportChange.Action.UPDATED:
+            action = _("Updated by the import of %(file)s") % {"file": name}
+        else:
+            action = _("Created by the import of %(file)s") % {"file": name}
+        history.append({"actor": job.created_by, "timestamp": job.started_at or job.created_at,
+                        "action": action, "fields": []})
+    history.sort(key=lambda item: item["timestamp"], reverse=True)
+    return history[:HISTORY_SIZE]
 
 
 def timeline_items_html(items, *, from_cursor: bool) -> str:

@@ -174,9 +174,6 @@ def test_it_writes_new_customers_and_their_traces_by_copy(manager):
     event = Event.objects.get(name="customer.imported", customer_id=customer.pk)
     assert event.payload == {"job": str(job.uuid), "file": "people.csv", "action": "created"}
     assert event.dispatched_at is None and event.uuid.version == 4
-    entry = LogEntry.objects.get(object_id=customer.pk)
-    assert entry.changes["email"] == ["None", "copied@x.example"]
-    assert entry.changes["owner_id"] == ["None", str(manager.pk)]
-    assert "phone_digits" not in entry.changes and entry.object_repr == "Copied Co"
+    assert not LogEntry.objects.filter(object_id=customer.pk).exists()  # the event says it
     result = services.import_undo(actor=manager, job=job)
     assert result == {"removed": 1, "restored": 0, "skipped": 0}

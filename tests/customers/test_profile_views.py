@@ -20,12 +20,12 @@ HX = {"HTTP_HX_REQUEST": "true"}
 
 # Pinned from a measurement (warm session): raise only with a written reason.
 # Detail: the user with their roles and permissions (one query), teams, customer, tags,
-# contacts, log figures, audit history, interactions, events. Timeline: the same minus
-# contacts/figures/history.
-# 9, plus one for the "Open tasks" panel (customers/task_ui.py); each module's panel adds its own:
+# contacts, log figures, audit history, the imports that touched it (imports write no auditlog
+# entry per customer), interactions, events. Timeline: the same minus contacts/figures/history.
+# 10, plus one for the "Open tasks" panel (customers/task_ui.py); each module's panel adds its own:
 # sales' Opportunities (2: open ones, won/lost figures) and Purchase history (2: figures, last
 # orders), service's Service panel (3: figures, last tickets, recent feedback).
-DETAIL_QUERIES = 10 + 2 + 2 + 3
+DETAIL_QUERIES = 11 + 2 + 2 + 3
 TIMELINE_QUERIES = 6
 
 
