@@ -439,6 +439,8 @@ def main() -> int:
     url_ = f"{base}/{DB_NAME}"
     env = server_env(url_)
     with_uuid(info, url_)
+    server_settings = postgres_settings(url_)
+    print("==> PostgreSQL " + ", ".join(f"{k} {v}" for k, v in server_settings.items()))
     print(f"==> Starting gunicorn ({WORKERS} workers, DEBUG off) on 127.0.0.1:{PORT}")
     server = start_server(env)
     results: list[Result] = []
@@ -477,7 +479,7 @@ def main() -> int:
     out = RESULTS / f"bench-{stamp}.json"
     out.write_text(json.dumps({
         "when": stamp, "scale": SCALE, "seed": SEED, "web_workers": WORKERS,
-        "cpus": os.cpu_count(), "dataset": info,
+        "cpus": os.cpu_count(), "postgres": server_settings, "dataset": info,
         "results": [{k: v for k, v in asdict(r).items() if k != "samples"} for r in results],
     }, indent=2, default=str))
     print(f"\nWrote {out.relative_to(ROOT)}")
@@ -485,6 +487,18 @@ def main() -> int:
     print(f"{len(missed)} of {sum(r.ok is not None for r in results)} measured lines "
           f"missed their budget.")
     return 0
+
+
+POSTGRES_SETTINGS = ("server_version", "shared_buffers", "effective_cache_size", "work_mem",
+                     "max_wal_size", "random_page_cost")
+
+
+def postgres_settings(url_: str) -> dict:
+    """The server's sizing, printed and kept with the results: the figures depend on it."""
+    import psycopg
+
+    with psycopg.connect(url_) as conn:
+        return {name: conn.execute(f"SHOW {name}").fetchone()[0] for name in POSTGRES_SETTINGS}
 
 
 def with_uuid(info: dict, url_: str) -> None:

@@ -13,6 +13,7 @@ from django.http import JsonResponse
 from django.urls import reverse_lazy
 from django.views.decorators.http import require_GET
 
+from crm.forms import FastSelect, FastSelectMultiple
 from customers.models import Tag
 
 LIMIT = 20
@@ -142,11 +143,11 @@ class _SelectedOnly:
         return context
 
 
-class AutocompleteSelect(_SelectedOnly, forms.Select):
+class AutocompleteSelect(_SelectedOnly, FastSelect):
     url = reverse_lazy("customers:autocomplete_users")
 
 
-class AutocompleteSelectMultiple(_SelectedOnly, forms.SelectMultiple):
+class AutocompleteSelectMultiple(_SelectedOnly, FastSelectMultiple):
     url = reverse_lazy("customers:autocomplete_tags")
 
 

@@ -12,7 +12,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Team
-from crm.forms import VersionedModelForm
+from crm.forms import FastSelect, VersionedModelForm
 from customers import custom_fields
 from customers.autocomplete import TagAutocomplete, TagAutocompleteMultiple, UserAutocomplete
 from customers.models import Customer, DictionaryEntry, Tag
@@ -214,7 +214,7 @@ class CustomerBulkForm(forms.Form):
         error_messages={"required": _("Select at least one customer first.")},
     )
     action = forms.ChoiceField(label=_("Action"), choices=[("", _("Choose an action…")),
-                                                           *ACTIONS])
+                                                           *ACTIONS], widget=FastSelect)
     owner = forms.ModelChoiceField(label=_("New owner"), required=False, queryset=None,
                                    to_field_name="uuid", empty_label=_("New owner…"))
     tag = forms.ModelChoiceField(label=_("Tag"), required=False, queryset=None,

@@ -38,3 +38,37 @@ def test_filter_forms_use_the_fast_widgets():
     assert FastSelect in kinds
     assert forms.DateInput not in kinds and forms.Select not in kinds
 
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("language", ["en", "zh-hans"])
+def test_autocompletes_and_the_bulk_action_render_exactly_as_django_does(language):
+    """The autocomplete selects (the chosen options only) and the customer list's bulk-action
+    select render in Python: the same HTML as their templates give."""
+    from customers.autocomplete import TagAutocompleteMultiple, UserAutocomplete
+    from customers.forms.customer import CustomerBulkForm
+    from customers.models import Tag
+    from tests.factories import UserFactory
+
+    user = UserFactory(first_name='Ann "<b>"', last_name="& Co")
+    tags = [Tag.objects.create(name="<vip>"), Tag.objects.create(name='say "hi"')]
+    with translation.override(language):
+        form = CustomerBulkForm(auto_id="bulk_%s")
+        single = forms.ModelChoiceField(queryset=type(user).objects.all(), to_field_name="uuid",
+                                        widget=UserAutocomplete(placeholder='New "owner"'))
+        single.widget.choices = single.choices
+        many = forms.ModelMultipleChoiceField(queryset=Tag.objects.all(), to_field_name="uuid",
+                                              widget=TagAutocompleteMultiple())
+        many.widget.choices = many.choices
+        cases = [
+            (form.fields["action"].widget, "action", "trash"),
+            (form.fields["owner"].widget, "owner", None),
+            (single.widget, "owner", str(user.uuid)),
+            (many.widget, "tags", [str(t.uuid) for t in tags]),
+            (many.widget, "tags", []),
+        ]
+        for widget, name, value in cases:
+            attrs = {"id": f"id_{name}"}
+            expected = forms.Widget.render(widget, name, value, attrs=attrs)  # the templates
+            assert widget.render(name, value, attrs=attrs) == expected, (name, value)
+    assert "&lt;vip&gt;" in many.widget.render("tags", [str(tags[0].uuid)])
