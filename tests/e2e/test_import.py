@@ -98,3 +98,30 @@ def test_a_manager_imports_a_csv_and_watches_it_finish(page, phone_page, manager
     expect(phone_page.locator("body")).to_be_visible()
     phone_page.goto(f"/customers/transfer/import/{second.uuid}/preview/")
     expect(phone_page.locator("#preview-table")).to_contain_text("Skip")
+
+
+def test_an_imported_customers_history_names_the_import(page, phone_page, manager, password):
+    """Imports write no auditlog entry per customer: the 360 page's change history shows the
+    import from its ImportChange row (who, which file), at 1280 and 375 px."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    job = services.import_upload(actor=manager, upload=SimpleUploadedFile(
+        "spring leads.csv", CSV, content_type="text/csv"))
+    services.import_configure(actor=manager, job=job, mapping={
+        "Company": "name", "E-mail": "email", "Phone": "phone", "Tags": "tags",
+        "City": "city"}, match_on=["email"], duplicates="skip")
+    ImportJob.objects.filter(pk=job.pk).update(status=ImportJob.Status.QUEUED)
+    services.import_run(job.pk)
+    acme = Customer.objects.get(name="Acme Imports")
+    for browser_page, width in ((page, 1280), (phone_page, 375)):
+        sign_in(browser_page, manager.email, password)
+        browser_page.wait_for_url("**/")
+        browser_page.goto(f"/customers/{acme.uuid}/")
+        history = browser_page.locator("#history")
+        expect(history).to_contain_text("Created by the import of spring leads.csv")
+        expect(history).to_contain_text(str(manager))
+        history.scroll_into_view_if_needed()
+        if width == 375:
+            no_sideways_scroll(browser_page, 375)
+        screenshot(browser_page, f"import-history-{width}")
+    assert page.console_errors == []
