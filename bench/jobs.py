@@ -133,7 +133,7 @@ def import_job() -> None:
 
 def export_job() -> None:
     """ROWS customers to CSV with the export writers the export job runs (access path,
-    joins and tag ids in one statement read through a server-side cursor, tag names from one
+    joins and tag ids in one COPY statement streamed to the file, tag names from one
     read of the tags, formula neutralising)."""
     import tempfile
 

@@ -290,11 +290,14 @@ def _scrub_imports(customer: Customer, secrets: set[str], *, whole: bool) -> tup
     of the values are read). A file cannot be edited in part: the stored file of a finished
     import that held the person's data is deleted (the import touched the erased person
     customer, or one of its rejected rows held an erased value); the job row stays, with a
-    note. Returns (jobs whose rows were redacted, files deleted)."""
+    note. The name of a file the customer came from goes when it holds an erased value (the
+    change history shows it), and so do the old values the import replaced on the customer
+    (ImportChange.before). Returns (jobs whose rows were redacted, files deleted)."""
     from django.db.models import TextField
     from django.db.models.functions import Cast
 
     from customers.models.imports import ImportChange, ImportJob
+    from customers.transfer import VERSION_AFTER
 
     finished = [ImportJob.Status.DONE, ImportJob.Status.FAILED, ImportJob.Status.UNDONE]
     redacted_jobs: set[int] = set()
@@ -314,9 +317,30 @@ def _scrub_imports(customer: Customer, secrets: set[str], *, whole: bool) -> tup
                 redacted_jobs.add(job.pk)
         ImportJob.objects.bulk_update(changed, ["errors"], batch_size=20)
     touched = set(redacted_jobs)
+    changes = list(ImportChange.objects.filter(customer_id=customer.pk)
+                   .only("id", "job_id", "before"))
+    mine = {change.job_id for change in changes}
     if whole:
-        touched |= set(ImportChange.objects.filter(customer_id=customer.pk)
-                       .values_list("job_id", flat=True).distinct())
+        touched |= mine
+    # The values an import replaced are the person's too (an older name, say).
+    secrets = secrets | _secrets(*(value for change in changes
+                                   for value in (change.before or {}).values()
+                                   if isinstance(value, str)))
+    if secrets and mine:
+        # The file's name shows in the customer's change history (and the job's pages): a
+        # name holding an erased value goes, as it goes from the import's event payloads.
+        named = [job for job in ImportJob.objects.filter(pk__in=mine).only("id", "original_name")
+                 if _redact(job.original_name, secrets) != job.original_name]
+        for job in named:
+            job.original_name = REDACTED
+        ImportJob.objects.bulk_update(named, ["original_name"])
+    # What an import replaced (kept for its undo) holds the person's old values: an erased
+    # person customer keeps only the version an undo checks; otherwise the values go.
+    for change in changes:
+        before = change.before or {}
+        change.before = ({k: v for k, v in before.items() if k == VERSION_AFTER}
+                         if whole else _redact(before, secrets))
+    ImportChange.objects.bulk_update(changes, ["before"], batch_size=500)
     files = list(ImportJob.objects.filter(pk__in=touched, status__in=finished)
                  .exclude(file="").only("id", "file", "failure"))
     note = IMPORT_FILE_NOTE % {"date": timezone.localdate().isoformat()}

@@ -61,3 +61,45 @@ def interaction_list_for_customer(customer: Customer) -> QuerySet[Interaction]:
         .select_related("user", "contact")
         .order_by("-occurred_at", "-id")
     )
+
+
+HISTORY_SIZE = 20
+
+
+def customer_history(customer: Customer, *, size: int = HISTORY_SIZE) -> list[dict]:
+    """The customer's last `size` changes, newest first, for a caller that got the customer
+    through the access path: django-auditlog's entries (the changed fields by label) and the
+    imports that created or updated it. Imports write no auditlog entry per customer; their
+    ImportChange rows name the job, so who imported it, from which file and when (the time
+    the import started), and whether it was undone since. Two indexed queries of `size`
+    rows at most."""
+    from auditlog.models import LogEntry
+
+    from customers.models.imports import ImportChange, ImportJob
+    from customers.timeline import field_labels, import_description
+
+    history = []
+    entries = (LogEntry.objects.get_for_object(customer)
+               .exclude(additional_data__has_key="import_job")  # older imports' entries:
+               .select_related("actor")[:size])                 # their change rows say it
+    for entry in entries:
+        fields = []
+        if entry.action == LogEntry.Action.UPDATE:
+            fields = field_labels(Customer, entry.changes_dict or {})
+        history.append({"actor": entry.actor, "timestamp": entry.timestamp,
+                        "action": entry.get_action_display(), "fields": fields})
+    changes = (ImportChange.objects.filter(customer_id=customer.pk)
+               .select_related("job__created_by")
+               .only("action", "job__original_name", "job__status", "job__started_at",
+                     "job__created_at", "job__created_by__first_name",
+                     "job__created_by__last_name", "job__created_by__email")
+               .order_by("-id")[:size])
+    for change in changes:
+        job = change.job
+        history.append({
+            "actor": job.created_by, "timestamp": job.started_at or job.created_at,
+            "action": import_description(change.action, job.original_name,
+                                         undone=job.status == ImportJob.Status.UNDONE),
+            "fields": []})
+    history.sort(key=lambda item: item["timestamp"], reverse=True)
+    return history[:size]

@@ -312,14 +312,22 @@ register_describer("contact.consent_given", _consent(given=True))
 register_describer("contact.consent_withdrawn", _consent(given=False))
 
 
+def import_description(action: str, file_name: str, *, undone: bool = False) -> str:
+    """What an import did to a customer, in words (its timeline entry and history line)."""
+    if undone:
+        if action == "updated":
+            return _("Updated by the import of %(file)s (since undone)") % {"file": file_name}
+        return _("Created by the import of %(file)s (since undone)") % {"file": file_name}
+    if action == "updated":
+        return (_("Updated by the import of %(file)s") % {"file": file_name} if file_name
+                else _("Updated by an import"))
+    return (_("Created by the import of %(file)s") % {"file": file_name} if file_name
+            else _("Created by an import"))
+
+
 def _imported(event: Event) -> str:
     payload = _payload(event)
-    name = payload.get("file") or ""
-    if payload.get("action") == "updated":
-        return (_("Updated by the import of %(file)s") % {"file": name} if name
-                else _("Updated by an import"))
-    return (_("Created by the import of %(file)s") % {"file": name} if name
-            else _("Created by an import"))
+    return import_description(payload.get("action"), payload.get("file") or "")
 
 
 register_describer("customer.imported", _imported)

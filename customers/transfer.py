@@ -42,6 +42,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from crm.exceptions import ApplicationError
 from customers.models import (
@@ -1124,25 +1125,48 @@ def export_csv(rows: Iterator[list]) -> Iterator[str]:
 
 
 def export_xlsx(rows: Iterator[list], target) -> None:
-    """Write an .xlsx with openpyxl's write-only mode (constant memory) to `target`."""
+    """Write an .xlsx with openpyxl's write-only mode (constant memory) to `target`. The rows
+    are closed whatever happens: export_rows holds its connection in COPY until then."""
     import openpyxl
 
-    book = openpyxl.Workbook(write_only=True)
-    sheet = book.create_sheet(_("Customers")[:31])
-    for row in rows:
-        sheet.append([v if isinstance(v, int | float | bool) else str(v) for v in row])
-    book.save(target)
+    with _closing(rows):
+        book = openpyxl.Workbook(write_only=True)
+        sheet = book.create_sheet(_("Customers")[:31])
+        for row in rows:
+            sheet.append([_xlsx_cell(v) for v in row])
+        book.save(target)
 
 
 def _xlsx_cell(value):
-    return value if isinstance(value, int | float | bool) else str(value)
+    """A cell as Excel takes it: numbers as they are, text without the control characters
+    an .xlsx cannot hold (openpyxl refuses them; a CSV keeps them)."""
+    if isinstance(value, int | float | bool):
+        return value
+    return ILLEGAL_CHARACTERS_RE.sub("", str(value))
 
 
 def export_to_file(rows: Iterator[list], path, fmt: str, *, progress=None,
                    batch: int = EXPORT_BATCH) -> int:
     """Write the export (header first) to the file at `path` as CSV (UTF-8 with a BOM) or
     XLSX (openpyxl write-only: constant memory); call progress(rows_so_far) after every
-    `batch` data rows. Returns the number of data rows."""
+    `batch` data rows. Returns the number of data rows. The rows are closed whatever happens:
+    export_rows holds its connection in COPY until then, and the caller's next query (marking
+    the job failed, say) would wait on it."""
+    with _closing(rows):
+        return _export_to_file(rows, path, fmt, progress=progress, batch=batch)
+
+
+@contextlib.contextmanager
+def _closing(rows: Iterator):
+    """Close `rows` on the way out when it can be closed (a generator: export_rows)."""
+    try:
+        yield rows
+    finally:
+        if close := getattr(rows, "close", None):
+            close()
+
+
+def _export_to_file(rows: Iterator[list], path, fmt: str, *, progress, batch: int) -> int:
     import openpyxl
 
     count = 0

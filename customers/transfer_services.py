@@ -426,8 +426,9 @@ def _progress_writer(job_pk: int):
 
 
 def export_run(job_id: int) -> ExportJob | None:
-    """Claim a queued export and write its file in batches (a server-side cursor, a progress
-    update per batch). The creator must still be active and allowed to export."""
+    """Claim a queued export and write its file (one COPY statement streamed to the file, a
+    progress update every EXPORT_BATCH rows). The creator must still be active and allowed to
+    export."""
     claimed = ExportJob.objects.filter(pk=job_id, status=ExportJob.Status.QUEUED).update(
         status=ExportJob.Status.RUNNING, started_at=timezone.now(), updated_at=timezone.now())
     if claimed != 1:

@@ -12,7 +12,6 @@ import uuid as uuid_lib
 from html import escape
 from urllib.parse import urlencode
 
-from auditlog.models import LogEntry
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.postgres.expressions import ArraySubquery
@@ -40,13 +39,16 @@ from customers.forms.contact import (
     TimelineFilterForm,
 )
 from customers.models import Contact, Customer, CustomerUserObjectPermission, Interaction
-from customers.models.imports import ImportChange
 from customers.panels import render_panels
 from customers.permissions import policy_for
-from customers.selectors import contact_list_for_user, customer_can, customer_get_for_user
-from customers.timeline import field_labels, timeline_for_customer
+from customers.selectors import (
+    contact_list_for_user,
+    customer_can,
+    customer_get_for_user,
+    customer_history,
+)
+from customers.timeline import timeline_for_customer
 
-HISTORY_SIZE = 20
 TIMELINE_PAGE = 30
 # The contacts the 360 page lists (primary first); the rest are a link away, on the contact
 # list filtered to the customer (keyset pages). A customer with thousands of contacts would
@@ -108,39 +110,6 @@ def _figures(customer: Customer, contacts: list[Contact], request=None) -> dict:
         "interactions": log["count"],
         "last_interaction": log["last"],
     }
-
-
-def _history(customer: Customer) -> list[dict]:
-    """The last changes, newest first: django-auditlog's entries (the changed fields by label)
-    and the imports that created or updated the customer (imports write no auditlog entry per
-    customer; their ImportChange rows say which job, so who, from which file and when). Two
-    indexed queries of at most HISTORY_SIZE rows."""
-    history = []
-    for entry in LogEntry.objects.get_for_object(customer).select_related(
-            "actor")[:HISTORY_SIZE]:
-        if (entry.additional_data or {}).get("import_job"):
-            continue  # an older import's entry: its ImportChange below says the same
-        fields = []
-        if entry.action == LogEntry.Action.UPDATE:
-            fields = field_labels(Customer, entry.changes_dict or {})
-        history.append({"actor": entry.actor, "timestamp": entry.timestamp,
-                        "action": entry.get_action_display(), "fields": fields})
-    changes = (ImportChange.objects.filter(customer_id=customer.pk)
-               .select_related("job__created_by")
-               .only("action", "job__original_name", "job__started_at", "job__created_at",
-                     "job__created_by__first_name", "job__created_by__last_name",
-                     "job__created_by__email")
-               .order_by("-id")[:HISTORY_SIZE])
-    for change in changes:
-        job, name = change.job, change.job.original_name
-        if change.action == ImportChange.Action.UPDATED:
-            action = _("Updated by the import of %(file)s") % {"file": name}
-        else:
-            action = _("Created by the import of %(file)s") % {"file": name}
-        history.append({"actor": job.created_by, "timestamp": job.started_at or job.created_at,
-                        "action": action, "fields": []})
-    history.sort(key=lambda item: item["timestamp"], reverse=True)
-    return history[:HISTORY_SIZE]
 
 
 def timeline_items_html(items, *, from_cursor: bool) -> str:
@@ -371,7 +340,7 @@ def _detail_context(request, customer: Customer, interaction_form=None) -> dict:
                              + urlencode({"customer": customer.uuid})),
         "custom_values": custom_values,
         "figures": figures,
-        "history": _history(customer),
+        "history": customer_history(customer),
         "panels": render_panels(request, customer),
         "interaction_form": interaction_form,
         **perms,

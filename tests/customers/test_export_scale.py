@@ -105,12 +105,53 @@ def test_a_filtered_export_keeps_the_access_path(rep, admin):
 
 @pytest.mark.django_db(transaction=True)
 def test_leaving_an_export_early_frees_the_connection(admin):
-    CustomerFactory.create_batch(30)
+    # Enough rows that PostgreSQL is still sending when the reader stops: the COPY is
+    # cancelled, and the connection takes the next query.
+    Customer.objects.bulk_create(Customer(name=f"Many {i}", code=f"M{i:06d}")
+                                 for i in range(20_000))
     rows = transfer.export_rows(
         transfer.export_queryset(customer_list_for_user(admin), ("-created_at", "-id")), [])
     next(rows), next(rows)
     rows.close()
-    assert Customer.objects.count() == 30
+    assert Customer.objects.count() == 20_000
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_export_job_that_fails_mid_copy_ends_failed(admin, settings, tmp_path,
+                                                       monkeypatch):
+    """The writer stops while PostgreSQL is still sending (here: Excel's row limit): the rows
+    are closed first, so marking the job failed does not wait on a connection held in COPY."""
+    import signal
+
+    settings.MEDIA_ROOT = tmp_path
+    monkeypatch.setattr(transfer, "XLSX_MAX_ROWS", 2)
+    CustomerFactory.create_batch(5, city="Ningbo\x0b")
+    job = ExportJob.objects.create(created_by=admin, format="xlsx", query={})
+
+    def stuck(*_args):
+        raise AssertionError("export_run hung on its own connection")
+
+    signal.signal(signal.SIGALRM, stuck)
+    signal.alarm(60)
+    try:
+        finished = transfer_services.export_run(job.pk)
+    finally:
+        signal.alarm(0)
+    assert finished.status == ExportJob.Status.FAILED
+    assert "at most 2 rows" in finished.failure
+    assert Customer.objects.count() == 5  # the connection answers
+
+
+def test_excel_cells_lose_the_control_characters_it_cannot_hold(admin, tmp_path):
+    import openpyxl
+
+    CustomerFactory(name="Tab\tand\x0bvertical", city="Line\nbreak")
+    rows = _rows(admin)
+    path = tmp_path / "out.xlsx"
+    transfer.export_xlsx(iter(rows), path)
+    sheet = openpyxl.load_workbook(path).active
+    names = [cell.value for cell in sheet["B"]][1:]
+    assert names == ["Tab\tandvertical"]
 
 
 @pytest.mark.django_db(transaction=True)

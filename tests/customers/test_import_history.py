@@ -14,8 +14,9 @@ from customers import transfer
 from customers import transfer_services as services
 from customers.models import Customer
 from customers.models.imports import ImportJob
+from customers.selectors import customer_history
 from customers.timeline import describe
-from tests.customers.test_import import configured_job, run
+from tests.customers.test_import import MAPPING, configured_job, make_csv, run, upload
 
 pytestmark = pytest.mark.django_db
 
@@ -84,3 +85,35 @@ def test_it_writes_the_history_set_based_per_batch(manager, django_assert_max_nu
         transfer.BATCH_SIZE = old
     assert many == few  # one batch either way: no per-row query
     assert Event.objects.filter(name="customer.imported", customer_id__isnull=False).count() == 95
+
+
+def test_an_undone_imports_history_line_says_so(manager, client_for):
+    job = run(configured_job(manager, [["Undone Co", "undone@x.example", "", "", "", "", ""]]))
+    customer = Customer.objects.get(name="Undone Co")
+    services.import_undo(actor=manager, job=job)
+    history = customer_history(customer)
+    assert history[0]["action"] == f"Created by the import of {job.original_name} (since undone)"
+
+
+def test_erasing_a_person_scrubs_the_import_file_name_and_the_replaced_values(manager):
+    from customers import gdpr
+    from customers.models.imports import ImportChange
+
+    person = Customer.objects.create(name="Jane Secret", kind=Customer.Kind.PERSON,
+                                     email="jane@secret.example", owner=manager)
+    job = services.import_upload(actor=manager, upload=upload(
+        "Jane Secret contacts.csv", make_csv([["Jane Q Secret", "jane@secret.example", "", "",
+                                                "", "", ""]])))
+    services.import_configure(actor=manager, job=job, mapping=MAPPING, match_on=["email"],
+                              duplicates="update")
+    run(job)
+    change = ImportChange.objects.get(job=job, customer=person)
+    assert change.before["name"] == "Jane Secret"
+    person.refresh_from_db()
+    gdpr.gdpr_erase(actor=manager, customer=person, confirmation=person.name)
+    change.refresh_from_db()
+    job.refresh_from_db()
+    assert change.before == {transfer.VERSION_AFTER: change.before[transfer.VERSION_AFTER]}
+    assert job.original_name == gdpr.REDACTED
+    person.refresh_from_db()
+    assert all("Secret" not in h["action"] for h in customer_history(person))
