@@ -873,7 +873,7 @@ def apply_batch(job: ImportJob, rows: list[Row], actor) -> dict[str, int]:
     if changes:
         copy_rows(ImportChange, ["job_id", "customer_id", "action", "before"],
                   ((job.pk, pk, action, before) for pk, action, before in changes))
-    _record_batch_history(job, actor, new, [pk for pk, _v in changed], now)
+    _record_import_events(job, actor, ids, [pk for pk, _v in changed], now)
     return {"created": len(new), "updated": len(changed),
             "skipped": sum(1 for r in rows if r.action == "skip"),
             "errors": sum(1 for r in rows if r.action == "error")}
@@ -922,8 +922,8 @@ def uuid4_strings(count: int) -> list[str]:
     return out
 
 
-def _record_batch_history(job: ImportJob, actor, created: list[tuple[int, dict]],
-                          updated: list[int], now) -> None:
+def _record_import_events(job: ImportJob, actor, created: list[int], updated: list[int],
+                          now) -> None:
     """One "customer.imported" business event per customer of the batch (one INSERT ...
     SELECT for the batch), so every customer's timeline and change history show the import
     and subscribers hear of each customer. No django-auditlog entry per customer: the event
@@ -942,7 +942,7 @@ def _record_batch_history(job: ImportJob, actor, created: list[tuple[int, dict]]
     payload = {"job": str(job.uuid), "file": job.original_name}
     # The server makes each row (and its uuid) from the array of customer ids, so Python
     # builds none of them.
-    pks = [pk for pk, _d in created] + list(updated)
+    pks = [*created, *updated]
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {connection.ops.quote_name(Event._meta.db_table)} "  # noqa: S608
