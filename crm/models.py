@@ -36,10 +36,17 @@ class Event(models.Model):
     The dispatcher (crm.events.events_dispatch) hands it to every subscriber once. The
     customer's timeline reads these rows by `customer_id` (a plain column: the core app sits
     below customers and cannot point a foreign key at it).
+
+    `actor` and `subject_type` are references without a database constraint: every business
+    write in the app appends an event, and PostgreSQL checks a foreign key row by row, which
+    cost an import of a million customers two of its twelve seconds per 100,000 rows
+    (docs/performance.md). Users are deactivated, not deleted, and content types stay; when
+    one is deleted through Django, Django still sets these to NULL (on_delete runs in Django,
+    not in the database).
     """
 
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    name = models.CharField(_("event"), max_length=100, db_index=True)
+    name = models.CharField(_("event"), max_length=100)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("actor"),
@@ -47,10 +54,12 @@ class Event(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
+        db_constraint=False,
     )
     customer_id = models.BigIntegerField(_("customer"), null=True, blank=True)
     subject_type = models.ForeignKey(
-        ContentType, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        ContentType, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        db_constraint=False, db_index=False,  # event_subject starts with it
     )
     subject_id = models.CharField(max_length=64, blank=True)
     payload = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
@@ -76,6 +85,7 @@ class Event(models.Model):
             ),
             models.Index(fields=["subject_type", "subject_id"], name="event_subject"),
             models.Index(fields=["-created_at"], name="event_created"),
+            models.Index(fields=["name"], name="event_name"),
         ]
 
     def __str__(self) -> str:

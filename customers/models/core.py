@@ -114,22 +114,22 @@ class Customer(BaseModel):
     industry = models.ForeignKey(
         DictionaryEntry, verbose_name=_("industry"), null=True, blank=True,
         on_delete=models.PROTECT, related_name="+",
-        limit_choices_to=_dictionary(DictionaryEntry.Kind.INDUSTRY),
+        limit_choices_to=_dictionary(DictionaryEntry.Kind.INDUSTRY), db_index=False,
     )
     source = models.ForeignKey(
         DictionaryEntry, verbose_name=_("source"), null=True, blank=True,
         on_delete=models.PROTECT, related_name="+",
-        limit_choices_to=_dictionary(DictionaryEntry.Kind.SOURCE),
+        limit_choices_to=_dictionary(DictionaryEntry.Kind.SOURCE), db_index=False,
     )
     level = models.ForeignKey(
         DictionaryEntry, verbose_name=_("level"), null=True, blank=True,
         on_delete=models.PROTECT, related_name="+",
-        limit_choices_to=_dictionary(DictionaryEntry.Kind.LEVEL),
+        limit_choices_to=_dictionary(DictionaryEntry.Kind.LEVEL), db_index=False,
     )
     region = models.ForeignKey(
         DictionaryEntry, verbose_name=_("region"), null=True, blank=True,
         on_delete=models.PROTECT, related_name="+",
-        limit_choices_to=_dictionary(DictionaryEntry.Kind.REGION),
+        limit_choices_to=_dictionary(DictionaryEntry.Kind.REGION), db_index=False,
     )
     status = models.CharField(_("status"), max_length=10, choices=Status.choices,
                               default=Status.ACTIVE)
@@ -154,7 +154,7 @@ class Customer(BaseModel):
     deleted_at = models.DateTimeField(_("deleted"), null=True, blank=True)
     deleted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-        related_name="+",
+        related_name="+", db_index=False,
     )
 
     objects = SoftDeleteQuerySet.as_manager()
@@ -190,7 +190,12 @@ class Customer(BaseModel):
             # hundred thousand. Also the foreign keys' own indexes (ON DELETE SET NULL).
             models.Index(fields=["owner", "status"], name="customer_owner_status"),
             models.Index(fields=["team", "status"], name="customer_team_status"),
-            # industry, source, level and region filters use the foreign keys' own indexes.
+            # The industry, source, level and region filters, and the foreign keys' own
+            # lookups (ON DELETE): partial, as these are often empty (an import with no such
+            # column writes no entry in them; `= x` and `IN (...)` imply NOT NULL).
+            *(models.Index(fields=[name], name=f"customer_{name}",
+                           condition=Q(**{f"{name}__isnull": False}))
+              for name in ("industry", "source", "level", "region", "deleted_by")),
             models.Index(fields=["name", "id"], name="customer_name_order"),
             models.Index(fields=["-deleted_at"], name="customer_trash",
                          condition=Q(deleted_at__isnull=False)),
@@ -279,7 +284,7 @@ class Contact(BaseModel):
     deleted_at = models.DateTimeField(_("deleted"), null=True, blank=True)
     deleted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-        related_name="+",
+        related_name="+", db_index=False,
     )
 
     objects = SoftDeleteQuerySet.as_manager()
@@ -311,6 +316,9 @@ class Contact(BaseModel):
             models.Index(fields=["last_name", "first_name", "id"], name="contact_name_order",
                          condition=Q(deleted_at__isnull=True)),
             models.Index(ExtractMonth("birthday"), name="contact_birthday_month"),
+            # The foreign key's own lookup (ON DELETE SET NULL), partial like the customer's.
+            models.Index(fields=["deleted_by"], name="contact_deleted_by",
+                         condition=Q(deleted_by__isnull=False)),
         ]
 
     def __str__(self) -> str:

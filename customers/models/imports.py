@@ -116,7 +116,8 @@ class ImportChange(models.Model):
         CREATED = "created", _("Created")
         UPDATED = "updated", _("Updated")
 
-    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="changes")
+    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="changes",
+                            db_index=False)  # import_change_job starts with it
     customer = models.ForeignKey("customers.Customer", on_delete=models.CASCADE,
                                  related_name="+")
     action = models.CharField(max_length=10, choices=Action.choices)
