@@ -178,15 +178,27 @@ def _import_run(job_id: int) -> ImportJob | None:
     actor = job.created_by
     try:
         lookups = transfer.Lookups.load()
-        for rows in transfer.batches(job):
+        source = transfer.batches(job)
+        upcoming: list[list[transfer.Row] | None] = []
+
+        def read_next() -> None:
+            """The next batch, read from the file and checked row by row (or None)."""
+            rows = next(source, None)
+            if rows is not None:
+                transfer.validate_batch(job, rows, lookups)
+            upcoming.append(rows)
+
+        read_next()
+        # Each batch's writing reads the next one meanwhile (apply_batch's `meanwhile`).
+        while (rows := upcoming.pop()) is not None:
             with transaction.atomic():
                 # A batch need not wait for its WAL flush: were the server to crash, the last
                 # batches would be lost together with the job's counts (same transaction),
                 # and the resumed job would do them again.
                 with connection.cursor() as cursor:
                     cursor.execute("SET LOCAL synchronous_commit TO OFF")
-                transfer.plan_batch(job, rows, lookups, actor, lock=True)
-                counts = transfer.apply_batch(job, rows, actor)
+                transfer.plan_batch(job, rows, lookups, actor, lock=True, validated=True)
+                counts = transfer.apply_batch(job, rows, actor, meanwhile=read_next)
                 # Rejected rows: appended in SQL, and only up to MAX_STORED_ERRORS in all
                 # (error_count counts every one; the report says how many it leaves out).
                 room = transfer.MAX_STORED_ERRORS - min(job.error_count,
