@@ -125,6 +125,16 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+# Prepared statements are enabled on the connection, yet only a cursor that asks for them
+# prepares (psycopg would prepare any other statement after a million runs of it, on a
+# cursor binding on the server, and Django's own cursors bind on the client: they never do).
+# The one that asks is the signed-in user's query (accounts.backends), so it is planned
+# once per connection, not on every request.
+# Behind a pooler in transaction mode, that pooler must support protocol-level prepared
+# statements (PgBouncer 1.21+, max_prepared_statements); DB_PREPARE_THRESHOLD=0 turns them off.
+_prepare_threshold = env_int("DB_PREPARE_THRESHOLD", 1_000_000)
+DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = (
+    _prepare_threshold or None)
 if not DATABASES["default"]["ENGINE"].endswith("postgresql"):
     raise ImproperlyConfigured("DATABASE_URL must point at PostgreSQL (postgres://...).")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

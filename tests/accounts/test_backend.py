@@ -1,5 +1,6 @@
 """accounts.backends.UserBackend: the signed-in user comes with roles and permissions in one
-query, and what it loads is exactly what ModelBackend would answer, fresh on every request."""
+query (a prepared statement), and what it loads is exactly what ModelBackend would answer,
+fresh on every request."""
 
 from __future__ import annotations
 
@@ -85,4 +86,24 @@ def test_a_signed_in_page_reads_the_user_once(client_for, rep):
                    '"accounts_user_user_permissions"')
     auth_queries = [q["sql"] for q in queries if any(t in q["sql"] for t in role_tables)]
     assert len(auth_queries) == 1
-    assert auth_queries[0].startswith('SELECT "accounts_user"."id"')
+    # (Logged as "QUERY = ... - PARAMS = ...": a prepared statement's parameters travel apart.)
+    assert 'SELECT "accounts_user"."id"' in auth_queries[0]
+
+
+def test_the_users_query_is_prepared_once_per_connection(client_for, rep):
+    """It runs on every request: PostgreSQL plans it once per connection, not each time."""
+    client = client_for(rep)
+    for _ in range(3):
+        assert client.get(reverse("home")).status_code == 200
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement, generic_plans + custom_plans FROM "
+                       "pg_prepared_statements WHERE statement LIKE %s",
+                       ['SELECT "accounts_user"."id"%'])
+        prepared = cursor.fetchall()
+    assert len(prepared) == 1
+    assert prepared[0][1] >= 3  # run from the prepared statement at each request
+
+
+def test_a_session_with_an_id_that_is_no_number_is_signed_out(rep):
+    assert UserBackend().get_user("not-a-number") is None
+    assert UserBackend().get_user(None) is None
