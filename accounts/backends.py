@@ -26,8 +26,6 @@ from django.db.models import F, OuterRef, Value
 from django.db.models.functions import Concat
 from psycopg.pq import Format
 
-ANNOTATIONS = ("_role_names", "_user_perm_names", "_group_perm_names")
-
 
 def _perm_names(queryset):
     """'app_label.codename' of each permission, as ModelBackend names them."""
@@ -55,15 +53,15 @@ class _PreparingCursor(ServerBindingCursor):
 
 
 @functools.cache
-def _compiled(alias: str) -> tuple[str, list[str], int, tuple]:
-    """(the SQL, the model's attribute names of its first columns, the position of the
-    user's id among its parameters, the parameters): compiled once per process and
-    database."""
+def _compiled(alias: str) -> tuple[str, list[str], list[str], int, tuple]:
+    """(the SQL, the model's attribute names of its first columns, the annotations' names of
+    the columns after them, the position of the user's id among its parameters, the
+    parameters): compiled once per process and database."""
     marker = -987_654_321  # an id no user has, to find the id among the parameters
-    queryset = _user_queryset(marker)
-    sql, params = queryset.query.get_compiler(using=alias).as_sql()
+    query = _user_queryset(marker).query
+    sql, params = query.get_compiler(using=alias).as_sql()
     fields = [f.attname for f in get_user_model()._meta.concrete_fields]
-    return sql, fields, list(params).index(marker), tuple(params)
+    return sql, fields, list(query.annotation_select), list(params).index(marker), tuple(params)
 
 
 def _load_user(user_id):
@@ -71,7 +69,7 @@ def _load_user(user_id):
     user_model = get_user_model()
     alias = router.db_for_read(user_model)
     connection = connections[alias]
-    sql, fields, at, params = _compiled(alias)
+    sql, fields, annotations, at, params = _compiled(alias)
     params = list(params)
     params[at] = int(user_id)
     # What Django's cursor() does first: a persistent connection that went bad is replaced.
@@ -91,7 +89,7 @@ def _load_user(user_id):
     if row is None:
         return None
     user = user_model.from_db(alias, fields, row[:len(fields)])
-    for name, value in zip(ANNOTATIONS, row[len(fields):], strict=True):
+    for name, value in zip(annotations, row[len(fields):], strict=True):
         setattr(user, name, value)
     return user
 
