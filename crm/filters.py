@@ -1,10 +1,12 @@
 """Shared base for every list filter (django-filter), styled for Bootstrap."""
 
 import datetime
+import threading
+from collections import OrderedDict
 
 import django_filters
 from django import forms
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from crm.forms import FAST_INPUTS, FastSelect
 
@@ -26,10 +28,53 @@ def end_of_day(day: datetime.date) -> datetime.datetime | None:
     return start_of_day(day + datetime.timedelta(days=1)) if day.year < MAX_YEAR else None
 
 
+# The filter bars {% filter_bar %} rendered, per process: bar_cache_key() -> HTML. A few per
+# list page and language; the oldest goes first when it is full.
+_BARS: OrderedDict = OrderedDict()
+_BARS_SIZE = 64
+_BARS_LOCK = threading.Lock()
+
+
+def bar_get(key) -> str | None:
+    return _BARS.get(key)
+
+
+def bar_put(key, html: str) -> None:
+    with _BARS_LOCK:
+        _BARS[key] = html
+        while len(_BARS) > _BARS_SIZE:
+            _BARS.popitem(last=False)
+
+
+def bar_clear() -> None:
+    with _BARS_LOCK:
+        _BARS.clear()
+
+
 class BootstrapFilterSet(django_filters.FilterSet):
     """Gives every filter widget its Bootstrap class, so templates can render fields as-is;
     plain selects and inputs render in Python (the same HTML without a template per option
-    or per field)."""
+    or per field).
+
+    A filter set whose load_choices() sets `choices_fingerprint` (everything its choice lists
+    were read from: ids, versions, labels) lets {% filter_bar %} reuse the HTML of its bar
+    while it is unbound: building the form and its widgets was a fifth of the customer
+    list's time. Bound, it renders every time (the chosen values, the errors)."""
+
+    choices_fingerprint = None
+
+    def bar_cache_key(self):
+        """The key of this bar's HTML, or None when it must be rendered: bound, or no
+        fingerprint of its choices. The language is part of it (translated labels)."""
+        if self.is_bound or self.choices_fingerprint is None:
+            return None
+        cls = type(self)
+        return (cls.__module__, cls.__qualname__, self.form_prefix, translation.get_language(),
+                self.choices_fingerprint)
+
+    def prepare_form(self, form) -> None:
+        """Hook: runs once, when the form is first built (after the Bootstrap classes); a
+        load_choices() that waits for the form puts its lists on the widgets here."""
 
     @property
     def form(self):
@@ -48,6 +93,7 @@ class BootstrapFilterSet(django_filters.FilterSet):
                 elif type(widget) in FAST_INPUTS:
                     widget.__class__ = FAST_INPUTS[type(widget)]
             form._bootstrapped = True
+            self.prepare_form(form)
         return form
 
     # A range on created_at itself (not created_at::date), so the index is used.

@@ -242,18 +242,34 @@ class CustomerFilter(BootstrapFilterSet):
         (Only the widgets get the lists; a chosen value is still validated against the
         field's queryset.) Only the full page
         calls this: the htmx results fragment shows no filter form. `dictionary`: the lists
-        filter_choices_load() already read (with the custom field definitions)."""
-        form = self.form
+        filter_choices_load() already read (with the custom field definitions); with them the
+        bar has a fingerprint, and {% filter_bar %} may reuse its HTML while unbound. The
+        lists reach the widgets when the form is built (prepare_form), if it ever is."""
         entries: dict[str, list] = dictionary if dictionary is not None else {}
         if dictionary is None:
             for entry in DictionaryEntry.objects.filter(
                 is_active=True, kind__in=list(DICTIONARY_FILTERS.values())
             ).only("uuid", "label", "kind"):
                 entries.setdefault(entry.kind, []).append((str(entry.uuid), entry.label))
+        else:
+            self.choices_fingerprint = (
+                tuple((name, tuple(rows)) for name, rows in sorted(dictionary.items())),
+                repr([(d.pk, d.version, d.key, d.label, d.field_type, d.choices, d.help_text)
+                      for d in self.custom_definitions]),
+            )
+        self._choice_lists = (entries, dictionary is not None)
+        if hasattr(self, "_form"):
+            self.prepare_form(self._form)
+
+    def prepare_form(self, form) -> None:
+        lists = getattr(self, "_choice_lists", None)
+        if lists is None:
+            return
+        entries, with_teams = lists
         for name, kind in DICTIONARY_FILTERS.items():
             field = form.fields[name]
             field.widget.choices = [("", field.empty_label), *entries.get(kind, [])]
-        if dictionary is not None:
+        if with_teams:
             # The teams came with the lists (in name order, as the field's queryset): the
             # widget does not run its own query.
             field = form.fields["team"]

@@ -137,6 +137,18 @@ def client_for(client):
 
 
 @pytest.fixture(autouse=True)
+def _default_language():
+    """Each test starts in the default language: a request in another one leaves it active
+    in the thread (LocaleMiddleware activates, nothing deactivates), and a later test's
+    gettext() would answer in it."""
+    from django.conf import settings
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+
+
+@pytest.fixture(autouse=True)
 def _fresh_rate_limits():
     """Rate-limit counters live in Redis, outside the test's transaction: reset them."""
     from django.core.cache import cache
