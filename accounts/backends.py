@@ -19,12 +19,11 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import Group, Permission
 from django.contrib.postgres.expressions import ArraySubquery
-from django.db import connections, router
-from django.db.backends.postgresql.base import TIMESTAMPTZ_OID, ServerBindingCursor
-from django.db.backends.postgresql.psycopg_any import register_tzloader
+from django.db import router
 from django.db.models import F, OuterRef, Value
 from django.db.models.functions import Concat
-from psycopg.pq import Format
+
+from crm.prepared import prepared_cursor
 
 
 def _perm_names(queryset):
@@ -44,14 +43,6 @@ def _user_queryset(user_id):
     )[:1]
 
 
-class _PreparingCursor(ServerBindingCursor):
-    """A psycopg cursor binding on the server and preparing what it runs: the first run on a
-    connection prepares the statement, the next ones execute it without parsing or planning."""
-
-    def execute(self, query, params=None, *, prepare=None, binary=None):
-        return super().execute(query, params, prepare=True, binary=binary)
-
-
 @functools.cache
 def _compiled(alias: str) -> tuple[str, list[str], list[str], int, tuple]:
     """(the SQL, the model's attribute names of its first columns, the annotations' names of
@@ -68,22 +59,10 @@ def _load_user(user_id):
     """The user with the three arrays, or None: one prepared statement."""
     user_model = get_user_model()
     alias = router.db_for_read(user_model)
-    connection = connections[alias]
     sql, fields, annotations, at, params = _compiled(alias)
     params = list(params)
     params[at] = int(user_id)
-    # What Django's cursor() does first: a persistent connection that went bad is replaced.
-    connection.close_if_health_check_failed()
-    connection.ensure_connection()
-    with connection.wrap_database_errors:
-        raw = _PreparingCursor(connection.connection)
-        # As Django's own cursors: its time zone, when the connection's differs.
-        loader = connection.connection.adapters.get_loader(TIMESTAMPTZ_OID, Format.TEXT)
-        if connection.timezone != loader.timezone:
-            register_tzloader(connection.timezone, raw)
-        # Through Django's wrapper, so the query is logged and wrapped like any other.
-        cursor = connection._prepare_cursor(raw)
-    with cursor:
+    with prepared_cursor(alias) as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()
     if row is None:

@@ -18,6 +18,7 @@ from functools import cached_property
 from django.db.models import Q
 
 from accounts import roles
+from crm.prepared import prepared_cursor
 
 VIEW_ALL_ROLES = (roles.MARKETING, roles.ANALYST)
 
@@ -36,8 +37,9 @@ _USER = -7_777_777_777_777
 @functools.cache
 def _reach_sql(manager: bool) -> tuple[str, tuple]:
     """CustomerPolicy._reach's UNION ALL, compiled once per process for each of its two
-    shapes (with a manager's two parts or without): the ORM took longer to build and compile
-    it than PostgreSQL took to run it, on every request of every user but an admin. The
+    shapes (with a manager's two parts or without) and run as a prepared statement
+    (crm.prepared): the ORM took longer to build and compile it than PostgreSQL took to run
+    it, and planning was most of that, on every request of every user but an admin. The
     user's id is _USER in its parameters."""
     from django.db.models import CharField, Value
 
@@ -77,13 +79,11 @@ class CustomerPolicy:
     def _reach(self) -> dict[str, list[int]]:
         """The user's team ids, the customers shared with them and, for a manager, the teams
         they manage and those teams' members: one query (a UNION ALL) for all four."""
-        from django.db import connections
-
         from accounts.models import Team
 
         sql, params = _reach_sql(self.user.has_role(roles.MANAGER))
         reach: dict[str, list[int]] = {"team": [], "share": [], "managed": [], "member": []}
-        with connections[Team.objects.db].cursor() as cursor:
+        with prepared_cursor(Team.objects.db) as cursor:
             cursor.execute(sql, [self.user.pk if p == _USER else p for p in params])
             for what, pk in cursor.fetchall():
                 reach[what].append(pk)
