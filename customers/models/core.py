@@ -299,8 +299,10 @@ class Contact(BaseModel):
             ),
         ]
         indexes = [
+            # The customer's live contacts, primary first: the 360 page's list and its
+            # count (an index-only scan; the deleted ones would send it to the table).
             models.Index(fields=["customer", "-is_primary", "last_name", "first_name"],
-                         name="contact_by_customer"),
+                         condition=Q(deleted_at__isnull=True), name="contact_live_by_customer"),
             GinIndex(OpClass(Upper("first_name"), name="gin_trgm_ops"), name="contact_first_trgm"),
             GinIndex(OpClass(Upper("last_name"), name="gin_trgm_ops"), name="contact_last_trgm"),
             GinIndex(OpClass(Upper("email"), name="gin_trgm_ops"), name="contact_email_trgm"),
