@@ -40,3 +40,38 @@ def prepared_cursor(alias: str = "default"):
             register_tzloader(connection.timezone, raw)
         # Through Django's wrapper, so the query is logged and wrapped like any other.
         return connection._prepare_cursor(raw)
+
+
+# A value no row has (ids are positive): the stand-in a Compiled query is built around.
+STAND_IN = -7_777_777_777_777
+
+
+class Compiled:
+    """A query every request runs with one value changing (a user's or a customer's id),
+    compiled by the ORM once per process and run as a prepared statement.
+
+    `build(value)` returns the queryset; it is called once, with STAND_IN, and the parameters
+    equal to STAND_IN are the ones replaced at each run. The query should read plain columns
+    (values(), aggregates): the rows come back as tuples or dicts, not model instances."""
+
+    def __init__(self, build):
+        self._build = build
+        self._compiled = None
+
+    def _compile(self) -> tuple[str, tuple, str]:
+        if self._compiled is None:
+            queryset = self._build(STAND_IN)
+            sql, params = queryset.query.sql_with_params()
+            self._compiled = (sql, tuple(params), queryset.db)
+        return self._compiled
+
+    def run(self, value) -> tuple[list[str], list[tuple]]:
+        """(the column names, the rows) for `value`."""
+        sql, params, alias = self._compile()
+        with prepared_cursor(alias) as cursor:
+            cursor.execute(sql, [value if p == STAND_IN else p for p in params])
+            return [column.name for column in cursor.description], cursor.fetchall()
+
+    def dicts(self, value) -> list[dict]:
+        names, rows = self.run(value)
+        return [dict(zip(names, row, strict=True)) for row in rows]

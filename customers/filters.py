@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import json
 
 import django_filters
@@ -14,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Team
 from crm.filters import BootstrapFilterSet
-from crm.prepared import prepared_cursor
+from crm.prepared import Compiled
 from customers import custom_fields
 from customers.autocomplete import TagAutocompleteMultiple, UserAutocomplete
 from customers.models import Customer, CustomerTag, DictionaryEntry, Tag, phone_digits
@@ -118,23 +117,16 @@ def _choices_queryset():
     return dictionary.union(teams, definitions, all=True).order_by("grp", "order", "label")
 
 
-@functools.cache
-def _choices_sql() -> tuple[str, tuple]:
-    """The SQL of _choices_queryset(), compiled once per process: it never changes, and
-    compiling the three-way UNION took the ORM longer (~2 ms) than PostgreSQL took to run it.
-    It runs as a prepared statement (crm.prepared): planned once per connection."""
-    sql, params = _choices_queryset().query.sql_with_params()
-    return sql, tuple(params)
+# Compiled once per process and prepared (crm.prepared): it never changes, and compiling the
+# three-way UNION took the ORM longer (~2 ms) than PostgreSQL took to run it.
+_CHOICES = Compiled(lambda _none: _choices_queryset())
 
 
 def filter_choices_load(request) -> dict[str, list[tuple[str, str]]]:
     """The filter bar's choice lists and the request's custom field definitions (cached on
     the request for the filters and the page), in one query (_choices_queryset). Returns
     {dictionary kind or TEAMS: [(uuid, label), ...]}."""
-    sql, params = _choices_sql()
-    with prepared_cursor(DictionaryEntry.objects.db) as cursor:
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
+    _names, rows = _CHOICES.run(None)
     entries: dict[str, list] = {}
     fields = []
     for grp, _order, _label, row in rows:

@@ -18,7 +18,7 @@ from functools import cached_property
 from django.db.models import Q
 
 from accounts import roles
-from crm.prepared import prepared_cursor
+from crm.prepared import Compiled
 
 VIEW_ALL_ROLES = (roles.MARKETING, roles.ANALYST)
 
@@ -29,18 +29,8 @@ CONTACT_CONSENT_FIELDS = frozenset(
 )
 
 
-# The user id's stand-in in _reach_sql's parameters: no user has it (ids are positive), and
-# the query's other parameters are strings.
-_USER = -7_777_777_777_777
-
-
-@functools.cache
-def _reach_sql(manager: bool) -> tuple[str, tuple]:
-    """CustomerPolicy._reach's UNION ALL, compiled once per process for each of its two
-    shapes (with a manager's two parts or without) and run as a prepared statement
-    (crm.prepared): the ORM took longer to build and compile it than PostgreSQL took to run
-    it, and planning was most of that, on every request of every user but an admin. The
-    user's id is _USER in its parameters."""
+def _reach_query(user_id, *, manager: bool):
+    """CustomerPolicy._reach's UNION ALL (with a manager's two parts, or without)."""
     from django.db.models import CharField, Value
 
     from accounts.models import Team
@@ -48,21 +38,27 @@ def _reach_sql(manager: bool) -> tuple[str, tuple]:
 
     kind = CharField()
     members = Team.members.through.objects
-    teams = members.filter(user_id=_USER).values_list(Value("team", output_field=kind),
-                                                      "team_id")
+    teams = members.filter(user_id=user_id).values_list(Value("team", output_field=kind),
+                                                        "team_id")
     shares = CustomerUserObjectPermission.objects.filter(
-        user_id=_USER, permission__codename__in=["view_customer", "change_customer"],
+        user_id=user_id, permission__codename__in=["view_customer", "change_customer"],
     ).values_list(Value("share", output_field=kind), "content_object_id")
     parts = [shares]
     if manager:
         parts += [
-            Team.objects.filter(manager_id=_USER).order_by().values_list(
+            Team.objects.filter(manager_id=user_id).order_by().values_list(
                 Value("managed", output_field=kind), "id"),
-            members.filter(team__manager_id=_USER).values_list(
+            members.filter(team__manager_id=user_id).values_list(
                 Value("member", output_field=kind), "user_id"),
         ]
-    sql, params = teams.union(*parts, all=True).query.sql_with_params()
-    return sql, tuple(params)
+    return teams.union(*parts, all=True)
+
+
+# Compiled once per process for each shape and prepared (crm.prepared): the ORM took longer
+# to build and compile the UNION than PostgreSQL took to run it, and planning was most of
+# that, on every request of every user but an admin.
+_REACH = {manager: Compiled(functools.partial(_reach_query, manager=manager))
+          for manager in (False, True)}
 
 
 class CustomerPolicy:
@@ -79,14 +75,9 @@ class CustomerPolicy:
     def _reach(self) -> dict[str, list[int]]:
         """The user's team ids, the customers shared with them and, for a manager, the teams
         they manage and those teams' members: one query (a UNION ALL) for all four."""
-        from accounts.models import Team
-
-        sql, params = _reach_sql(self.user.has_role(roles.MANAGER))
         reach: dict[str, list[int]] = {"team": [], "share": [], "managed": [], "member": []}
-        with prepared_cursor(Team.objects.db) as cursor:
-            cursor.execute(sql, [self.user.pk if p == _USER else p for p in params])
-            for what, pk in cursor.fetchall():
-                reach[what].append(pk)
+        for what, pk in _REACH[self.user.has_role(roles.MANAGER)].run(self.user.pk)[1]:
+            reach[what].append(pk)
         reach["member"] = list(dict.fromkeys(reach["member"]))  # in several managed teams
         return reach
 

@@ -149,6 +149,9 @@ def clean_kinds(kinds: Iterable[str] | None) -> list[str] | None:
     return known or None
 
 
+_EVENT_FIELDS = tuple(f.name for f in Event._meta.concrete_fields)
+
+
 def timeline_for_customer(customer: Customer, *, before: Cursor | str | None = None,
                           kinds: Iterable[str] | None = None, limit: int = 30) -> TimelinePage:
     """One page of the customer's timeline, newest first, starting after `before`."""
@@ -181,6 +184,8 @@ def timeline_for_customer(customer: Customer, *, before: Cursor | str | None = N
             .exclude(name__in=HIDDEN_EVENTS)
             .filter(_after(cursor, EVENT, "created_at"))
             .select_related("actor")
+            # The event whole (describers read what they need), its actor by name only.
+            .only(*_EVENT_FIELDS, "actor__first_name", "actor__last_name", "actor__email")
             .order_by("-created_at", "-id")[: limit + 1]
         )
         items.extend(TimelineItem(EVENT, row.created_at, row) for row in rows)

@@ -13,6 +13,7 @@ from django.db.models.functions import Least
 from django.http import Http404
 from django.utils import timezone
 
+from crm.prepared import Compiled
 from service.models import Ticket
 from service.selectors import ticket_list_for_user
 
@@ -53,19 +54,30 @@ def queue(user, name: str, base: QuerySet[Ticket] | None = None) -> QuerySet[Tic
     raise Http404
 
 
-def customer_service_figures(customer) -> dict:
-    """open, total, avg_satisfaction (1-5 or None), avg_resolution_hours (or None) and
-    breached (tickets that missed a target) of one customer's tickets, in one query."""
-    figures = Ticket.objects.filter(customer=customer).aggregate(
+# customer_service_figures()'s query: compiled once, prepared (crm.prepared). The ORM's
+# aggregate() took three times as long to build as PostgreSQL took to answer.
+_CUSTOMER_FIGURES = Compiled(lambda customer_id: (
+    Ticket.objects.filter(customer_id=customer_id).order_by().values("customer_id").annotate(
         open=Count("id", filter=Q(status__in=Ticket.OPEN)),
         total=Count("id"),
         avg_satisfaction=Avg("satisfaction_score"),
         avg_resolution=Avg("resolution_seconds"),
         breached=Count("id", filter=Q(first_response_breached=True)
                        | Q(resolution_breached=True)),
-    )
-    seconds = figures.pop("avg_resolution")
-    figures["avg_resolution_hours"] = None if seconds is None else round(seconds / 3600, 1)
-    if figures["avg_satisfaction"] is not None:
-        figures["avg_satisfaction"] = round(float(figures["avg_satisfaction"]), 1)
-    return figures
+    )))
+
+
+def customer_service_figures(customer) -> dict:
+    """open, total, avg_satisfaction (1-5 or None), avg_resolution_hours (or None) and
+    breached (tickets that missed a target) of one customer's tickets, in one query."""
+    rows = _CUSTOMER_FIGURES.dicts(customer.pk)
+    row = rows[0] if rows else {"open": 0, "total": 0, "avg_satisfaction": None,
+                                "avg_resolution": None, "breached": 0}
+    seconds, satisfaction = row["avg_resolution"], row["avg_satisfaction"]
+    return {
+        "open": row["open"],
+        "total": row["total"],
+        "avg_satisfaction": None if satisfaction is None else round(float(satisfaction), 1),
+        "breached": row["breached"],
+        "avg_resolution_hours": None if seconds is None else round(float(seconds) / 3600, 1),
+    }

@@ -32,7 +32,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from crm.exceptions import ApplicationError
-from crm.prepared import prepared_cursor
+from crm.prepared import Compiled
 from customers import custom_fields, services
 from customers.forms.contact import (
     ContactEditForm,
@@ -85,15 +85,7 @@ def _detail_url(customer: Customer, anchor: str = "") -> str:
     return f"{url}#{anchor}" if anchor else url
 
 
-# The customer's id among _figures_sql()'s parameters (no customer has it).
-_FIGURES_OF = -7_777_777_777_777
-
-
-@functools.cache
-def _figures_sql(with_definitions: bool) -> tuple[str, tuple, list[str]]:
-    """_figures()'s query, compiled once per process (its three subqueries and the definitions'
-    JSON took the ORM ~3 ms to build and compile, PostgreSQL under 1 ms to run): (the SQL,
-    its parameters with _FIGURES_OF for the customer's id, the column names)."""
+def _figures_query(customer_id, *, definitions: bool):
     log_of = Interaction.objects.filter(customer=OuterRef("pk")).order_by().values("customer")
     contacts_of = (Contact.objects.alive().filter(customer=OuterRef("pk")).order_by()
                    .values("customer"))
@@ -107,33 +99,35 @@ def _figures_sql(with_definitions: bool) -> tuple[str, tuple, list[str]]:
         "contact_count": Coalesce(Subquery(contacts_of.annotate(n=Count("*")).values("n")),
                                   Value(0), output_field=IntegerField()),
     }
-    if with_definitions:
+    if definitions:
         columns["definitions"] = ArraySubquery(
             custom_fields.active_definitions_qs().values(row=custom_fields.definitions_json()))
-    query = Customer.objects.filter(pk=_FIGURES_OF).values(**columns).query
-    sql, params = query.sql_with_params()
-    return sql, tuple(params), list(columns)
+    return Customer.objects.filter(pk=customer_id).values(**columns)
+
+
+# Compiled once per process and prepared (crm.prepared): its three subqueries and the
+# definitions' JSON took the ORM ~3 ms to build and compile, PostgreSQL under 1 ms to run.
+_FIGURES = {definitions: Compiled(functools.partial(_figures_query, definitions=definitions))
+            for definitions in (False, True)}
 
 
 def _figures(customer: Customer, contacts: list[Contact], request=None) -> dict:
     """Key figures: one query whatever the size of the log (the contacts counted in it too:
-    the page lists only the first CONTACTS_SHOWN), compiled once and prepared
-    (_figures_sql). With `request`, the same query also brings the custom field definitions
-    (cached on the request for the page): the 360 page then needs no query of its own for
-    them."""
-    sql, params, names = _figures_sql(request is not None)
-    with prepared_cursor(Customer.objects.db) as cursor:
-        cursor.execute(sql, [customer.pk if p == _FIGURES_OF else p for p in params])
-        row = cursor.fetchone()
-    log = dict(zip(names, row, strict=True)) if row else dict.fromkeys(names)
+    the page lists only the first CONTACTS_SHOWN). With `request`, the same query also brings
+    the custom field definitions (cached on the request for the page): the 360 page then
+    needs no query of its own for them."""
+    rows = _FIGURES[request is not None].dicts(customer.pk)
+    log = rows[0] if rows else {"count": 0, "last": None, "contact_count": 0,
+                                "definitions": []}
     if request is not None:
-        rows = [json.loads(d) if isinstance(d, str | bytes) else d
-                for d in log["definitions"] or []]
-        custom_fields.definitions_prime(request, custom_fields.definitions_from_json(rows))
+        definitions = [json.loads(d) if isinstance(d, str | bytes) else d
+                       for d in log["definitions"] or []]
+        custom_fields.definitions_prime(request, custom_fields.definitions_from_json(
+            definitions))
     return {
         "created": customer.created_at,
-        "contacts": log["contact_count"] or 0,
-        "interactions": log["count"] or 0,
+        "contacts": log["contact_count"],
+        "interactions": log["count"],
         "last_interaction": log["last"],
     }
 

@@ -37,3 +37,21 @@ def test_the_prepared_reach_is_the_users_own(rep, manager, team, outsider):
     assert sorted(manager_reach["member"]) == sorted([manager.pk, rep.pk])
     assert CustomerPolicy(outsider)._reach == {"team": [], "share": [], "managed": [],
                                                "member": []}
+
+
+def test_a_compiled_query_answers_for_each_value_and_is_prepared_once(rep, manager, team):
+    from accounts.models import Team
+    from crm.prepared import STAND_IN, Compiled
+
+    built = []
+
+    def build(manager_id):
+        built.append(manager_id)
+        return Team.objects.filter(manager_id=manager_id).values("name")
+
+    query = Compiled(build)
+    assert query.dicts(manager.pk) == [{"name": team.name}]
+    assert query.dicts(rep.pk) == []
+    assert query.run(manager.pk) == (["name"], [(team.name,)])
+    assert built == [STAND_IN]  # built and compiled once
+    assert prepared_runs('%FROM "accounts_team" WHERE "accounts_team"."manager_id" = $1%') == [3]
