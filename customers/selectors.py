@@ -28,11 +28,16 @@ def customer_list_for_user(user, *, deleted: bool = False) -> QuerySet[Customer]
     )
 
 
-def customer_get_for_user(user, uuid, action: str = "view", *, deleted: bool = False) -> Customer:
+def customer_get_for_user(user, uuid, action: str = "view", *, deleted: bool = False,
+                          tags: bool = True) -> Customer:
     """The customer, or 404 when the user may not see it (or it is not there), or 403 when
-    they may see it but not do `action`."""
+    they may see it but not do `action`. tags=False: without its tags prefetched (for a page
+    that reads them as plain values)."""
+    queryset = customer_list_for_user(user, deleted=deleted)
+    if not tags:
+        queryset = queryset.prefetch_related(None)
     try:
-        customer = customer_list_for_user(user, deleted=deleted).get(uuid=uuid)
+        customer = queryset.get(uuid=uuid)
     except (Customer.DoesNotExist, ValueError, TypeError, ValidationError) as exc:
         raise Http404 from exc
     if action != "view" and not policy_for(user).can(action, customer):

@@ -51,6 +51,7 @@ from customers.selectors import (
     customer_history,
 )
 from customers.timeline import timeline_for_customer
+from customers.views.customer import tags_by_customer
 
 TIMELINE_PAGE = 30
 # The contacts the 360 page lists (primary first); the rest are a link away, on the contact
@@ -333,6 +334,14 @@ def contact_items_html(customer: Customer, contacts: list[Contact], *, can_chang
     return mark_safe("".join(out))  # noqa: S308 (every value above is escaped)
 
 
+def _tags_html(customer: Customer) -> str:
+    """The customer's tag badges (name order): plain values, not a Tag instance per tag (the
+    busiest customers carry a hundred)."""
+    return mark_safe("".join(  # noqa: S308 (every value is escaped)
+        f'<span class="badge text-bg-{escape(color)} me-1">{escape(name)}</span>'
+        for name, color in tags_by_customer([customer.pk]).get(customer.pk, ())))
+
+
 def _interaction_form(customer, contacts, more, data=None):
     """The quick-add; with more contacts than the page lists, its contact field searches
     them all (autocomplete) instead of offering only those shown."""
@@ -350,6 +359,7 @@ def _detail_context(request, customer: Customer, interaction_form=None) -> dict:
     custom_values = _custom_values(request, customer, contacts)  # (sets contact.custom_rows)
     return {
         "customer": customer,
+        "tags_html": _tags_html(customer),
         "contacts": contacts,
         "contacts_html": contact_items_html(
             customer, contacts, can_change=perms["can_change_contact"],
@@ -372,7 +382,7 @@ def _detail_context(request, customer: Customer, interaction_form=None) -> dict:
 @login_required
 @require_GET
 def customer_detail(request, uuid):
-    customer = customer_get_for_user(request.user, uuid)
+    customer = customer_get_for_user(request.user, uuid, tags=False)
     return render(request, "customers/customer_detail.html", _detail_context(request, customer))
 
 

@@ -383,3 +383,17 @@ def test_query_counts_stay_flat(client_for, rep, own_customer, django_assert_max
     own_customer.tags.add(TagFactory(), TagFactory())
     many = count_queries(client, target, pin, django_assert_max_num_queries, **headers)
     assert many == few == pin
+
+
+def test_the_tags_show_in_name_order_and_escaped(client_for, rep, own_customer):
+    own_customer.tags.add(TagFactory(name="zeta", color="danger"),
+                          TagFactory(name='<b>"alpha"</b>', color="warning"))
+    html = client_for(rep).get(url("detail", own_customer)).text
+    assert ('<div class="mt-1"><span class="badge text-bg-warning me-1">'
+            '&lt;b&gt;&quot;alpha&quot;&lt;/b&gt;</span>'
+            '<span class="badge text-bg-danger me-1">zeta</span></div>') in html
+
+
+def test_a_customer_without_tags_shows_no_tag_row(client_for, rep, own_customer):
+    html = client_for(rep).get(url("detail", own_customer)).text
+    assert 'class="badge text-bg-' not in html.split('class="row g-4"')[0]
