@@ -34,8 +34,51 @@ def purchase_panel_context(customer, user) -> dict:
     days = None
     if stats is not None and stats.last_order_at is not None:
         days = (timezone.now() - stats.last_order_at).days
-    return {"stats": stats, "orders": orders, "days_since_last": days,
-            "can_add_order": user.has_perm("sales.add_order")}
+    return {"stats": stats, "orders": orders, "orders_html": orders_html(orders),
+            "days_since_last": days, "can_add_order": user.has_perm("sales.add_order")}
+
+
+# The badge of each order status (sales/orders/_status_badge.html; any other: danger).
+ORDER_BADGES = {"draft": "text-bg-secondary", "confirmed": "text-bg-primary",
+                "shipped": "text-bg-info", "completed": "text-bg-success"}
+
+
+def orders_html(orders) -> str:
+    """The panel's order list items (_customer_purchases.html's loop), built here rather than
+    by the template: the same markup, byte for byte, every value escaped and every text
+    translated, without a URL lookup, an include and four filters per order."""
+    from django.template.defaultfilters import date as date_filter
+    from django.template.defaultfilters import floatformat
+    from django.utils.html import conditional_escape, escape
+    from django.utils.safestring import mark_safe
+
+    from crm.rows import url_maker
+
+    if not orders:
+        return mark_safe(  # noqa: S308 (a translated constant, escaped)
+            '\n  <li class="list-group-item text-body-secondary">'
+            f'{conditional_escape(_("No orders yet."))}</li>\n  ')
+    detail_url = url_maker("sales:order_detail")
+    not_placed = conditional_escape(_("not placed"))
+    out = []
+    for order in orders:
+        if order.ordered_at:
+            local = timezone.localtime(order.ordered_at)
+            when = (f'<time class="text-nowrap text-body-secondary" datetime="'
+                    f'{escape(date_filter(local, "c"))}">'
+                    f'{escape(date_filter(local, "SHORT_DATE_FORMAT"))}</time>')
+        else:
+            when = f'<span class="text-body-secondary text-nowrap">{not_placed}</span>'
+        out.append(
+            f'\n  <li class="list-group-item d-flex justify-content-between gap-2">'
+            f'\n    <div class="text-break">\n      <a href="{escape(detail_url(order.uuid))}" '
+            f'class="fw-semibold font-monospace">{escape(order.number)}</a>'
+            f'\n      <span class="badge {ORDER_BADGES.get(order.status, "text-bg-danger")}" '
+            f'data-testid="order-status">{conditional_escape(order.get_status_display())}'
+            f'</span>\n\n      <div class="text-body-secondary">'
+            f'{floatformat(order.total, "2g")} {escape(order.currency)}</div>\n    </div>'
+            f'\n    {when}\n  </li>\n  ')
+    return mark_safe("".join(out))  # noqa: S308 (every value above is escaped)
 
 
 # --- timeline ----------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from crm import search
+from crm.rows import url_maker
 
 PANEL_KEY = "service.tickets"
 PANEL_LIMIT = 5
@@ -37,6 +38,58 @@ def _url(name: str, **kwargs) -> str:
 
 
 # --- the 360 panel ----------------------------------------------------------------------------
+# The badge of each ticket status (service/tickets/_status_badge.html; any other: dark).
+TICKET_BADGES = {"new": "text-bg-primary", "assigned": "text-bg-info",
+                 "in_progress": "text-bg-primary", "waiting": "text-bg-warning",
+                 "resolved": "text-bg-success", "closed": "text-bg-secondary"}
+
+
+def tickets_html(tickets) -> str:
+    """The panel's ticket list items (_customer_service.html's loop), built here rather than
+    by the template: the same markup, byte for byte, every value escaped and every text
+    translated, without a URL lookup, an include and four filters per ticket."""
+    from django.template.defaultfilters import date as date_filter
+    from django.utils.html import conditional_escape, escape
+    from django.utils.safestring import mark_safe
+    from django.utils.translation import gettext
+
+    if not tickets:
+        return mark_safe(  # noqa: S308 (a translated constant, escaped)
+            '\n  <li class="list-group-item text-body-secondary">'
+            f'{conditional_escape(gettext("No tickets."))}</li>\n  ')
+    try:
+        detail_url = url_maker("service:ticket_detail")
+    except NoReverseMatch:
+        detail_url = None
+    unassigned = conditional_escape(gettext("Unassigned"))
+    satisfaction = conditional_escape(gettext("Satisfaction"))
+    out = []
+    for ticket in tickets:
+        subject = escape(ticket.subject)
+        title = (f'<a href="{escape(detail_url(ticket.uuid))}" class="fw-semibold">{subject}</a>'
+                 if detail_url else f'<span class="fw-semibold">{subject}</span>')
+        assignee = ticket.assignee
+        who = (escape(assignee.get_full_name() or assignee.email) if assignee
+               else unassigned)
+        score = (f' · <span title="{satisfaction}"><i class="bi bi-star-fill text-warning" '
+                 f'aria-hidden="true"></i> {escape(ticket.satisfaction_score)}/5</span>'
+                 if ticket.satisfaction_score else "")
+        local = timezone.localtime(ticket.created_at)
+        out.append(
+            f'\n  <li class="list-group-item d-flex justify-content-between gap-2">'
+            f'\n    <div class="text-break">\n      \n      <span class="font-monospace '
+            f'text-body-secondary">{escape(ticket.number)}</span>\n      {title}'
+            f'\n      <div class="text-body-secondary">{who}{score}</div>\n    </div>'
+            f'\n    <div class="text-end flex-shrink-0">\n      <span class="badge '
+            f'{TICKET_BADGES.get(ticket.status, "text-bg-dark")}" data-testid="ticket-status">'
+            f'{conditional_escape(ticket.get_status_display())}</span>\n\n      <div><time '
+            f'class="text-body-secondary text-nowrap" datetime="'
+            f'{escape(date_filter(local, "c"))}">'
+            f'{escape(date_filter(local, "SHORT_DATE_FORMAT"))}</time></div>\n    </div>'
+            f'\n  </li>\n  ')
+    return mark_safe("".join(out))  # noqa: S308 (every value above is escaped)
+
+
 def service_panel_context(customer, user) -> dict:
     """Three queries: the figures (one aggregate), the last tickets the user may see, the
     latest feedback about the customer."""
@@ -63,6 +116,7 @@ def service_panel_context(customer, user) -> dict:
     return {
         "service_figures": figures,
         "tickets": tickets,
+        "tickets_html": tickets_html(tickets),
         "more_tickets": figures["total"] > len(tickets),
         "feedback": feedback,
         "limit": PANEL_LIMIT,
