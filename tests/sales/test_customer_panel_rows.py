@@ -50,3 +50,44 @@ def test_it_builds_the_items_exactly_as_the_template_did(language, rows, setting
     assert built == expected
     if given:
         assert "SO-draft&lt;&amp;&gt;" in built and "<&>" not in built
+
+
+TEMPLATE_OPPORTUNITIES = """{% load i18n %}{% for opportunity in opportunities %}
+  <li class="list-group-item d-flex justify-content-between gap-2">
+    <div class="text-break">
+      {% url 'sales:opportunity_detail' uuid=opportunity.uuid as detail_url %}
+      {% if detail_url %}<a href="{{ detail_url }}" class="fw-semibold">{{ opportunity.name }}</a>{% else %}<span class="fw-semibold">{{ opportunity.name }}</span>{% endif %}
+      <div class="text-body-secondary">{{ opportunity.stage.name }} · {{ opportunity.amount|floatformat:"2g" }} {{ opportunity.currency }}</div>
+    </div>
+    <time class="text-nowrap{% if opportunity.expected_close_date < today %} text-danger{% else %} text-body-secondary{% endif %}" datetime="{{ opportunity.expected_close_date|date:'Y-m-d' }}" title="{% translate 'Expected close' %}">{{ opportunity.expected_close_date|date:"SHORT_DATE_FORMAT" }}</time>
+  </li>
+  {% empty %}
+  <li class="list-group-item text-body-secondary">{% translate "No open opportunities." %}</li>
+  {% endfor %}"""  # noqa: E501
+
+
+def opportunities():
+    from sales.models import Opportunity, PipelineStage
+
+    stage = PipelineStage(name='Proposal <"sent">')
+    return [
+        Opportunity(uuid=uuid.uuid4(), name=f"Deal {i} & <co>", stage=stage,
+                    amount=Decimal("98765.432") * i, currency="USD",
+                    expected_close_date=datetime.date(2026, 3, 1 + i))
+        for i in range(4)
+    ]
+
+
+@pytest.mark.parametrize("language", ["en", "zh-hans"])
+@pytest.mark.parametrize("rows", [opportunities, list])
+def test_it_builds_the_opportunities_exactly_as_the_template_did(language, rows):
+    from sales.integration import opportunities_html
+
+    given, today = rows(), datetime.date(2026, 3, 3)
+    with translation.override(language):
+        expected = engines["django"].from_string(TEMPLATE_OPPORTUNITIES).render(
+            {"opportunities": given, "today": today})
+        built = opportunities_html(given, today)
+    assert built == expected
+    if given:
+        assert built.count("text-danger") == 2 and "&lt;co&gt;" in built
