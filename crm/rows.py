@@ -7,8 +7,10 @@ import datetime
 import uuid
 from html import escape
 
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 from django.utils import formats
+from django.utils.html import conditional_escape
+from django.utils.safestring import mark_safe
 
 
 def url_maker(name: str):
@@ -17,6 +19,21 @@ def url_maker(name: str):
     sample = uuid.UUID(int=0)
     head, tail = reverse(name, kwargs={"uuid": sample}).split(str(sample), 1)
     return lambda value: f"{head}{value}{tail}"
+
+
+def optional_url_maker(name: str):
+    """url_maker(name), or None when that page is not wired (a template's
+    `{% url ... as detail_url %}`, which gives "" then)."""
+    try:
+        return url_maker(name)
+    except NoReverseMatch:
+        return None
+
+
+def empty_item(text) -> str:
+    """A 360 panel list's `{% empty %}` item (translated text, escaped)."""
+    return mark_safe(  # noqa: S308 (escaped)
+        f'\n  <li class="list-group-item text-body-secondary">{conditional_escape(text)}</li>\n  ')
 
 
 def full_name(first: str | None, last: str | None) -> str:

@@ -310,16 +310,11 @@ def opportunities_html(opportunities, today) -> str:
     from django.utils.safestring import mark_safe
     from django.utils.translation import gettext
 
-    from crm.rows import url_maker
+    from crm.rows import empty_item, optional_url_maker
 
     if not opportunities:
-        return mark_safe(  # noqa: S308 (a translated constant, escaped)
-            '\n  <li class="list-group-item text-body-secondary">'
-            f'{conditional_escape(gettext("No open opportunities."))}</li>\n  ')
-    try:
-        detail_url = url_maker("sales:opportunity_detail")
-    except NoReverseMatch:
-        detail_url = None
+        return empty_item(gettext("No open opportunities."))
+    detail_url = optional_url_maker("sales:opportunity_detail")
     expected = conditional_escape(gettext("Expected close"))
     out = []
     for opportunity in opportunities:

@@ -52,12 +52,10 @@ def orders_html(orders) -> str:
     from django.utils.html import conditional_escape, escape
     from django.utils.safestring import mark_safe
 
-    from crm.rows import url_maker
+    from crm.rows import empty_item, url_maker
 
     if not orders:
-        return mark_safe(  # noqa: S308 (a translated constant, escaped)
-            '\n  <li class="list-group-item text-body-secondary">'
-            f'{conditional_escape(_("No orders yet."))}</li>\n  ')
+        return empty_item(_("No orders yet."))
     detail_url = url_maker("sales:order_detail")
     not_placed = conditional_escape(_("not placed"))
     out = []

@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from crm import search
-from crm.rows import url_maker
+from crm.rows import empty_item, optional_url_maker
 
 PANEL_KEY = "service.tickets"
 PANEL_LIMIT = 5
@@ -54,13 +54,8 @@ def tickets_html(tickets) -> str:
     from django.utils.translation import gettext
 
     if not tickets:
-        return mark_safe(  # noqa: S308 (a translated constant, escaped)
-            '\n  <li class="list-group-item text-body-secondary">'
-            f'{conditional_escape(gettext("No tickets."))}</li>\n  ')
-    try:
-        detail_url = url_maker("service:ticket_detail")
-    except NoReverseMatch:
-        detail_url = None
+        return empty_item(gettext("No tickets."))
+    detail_url = optional_url_maker("service:ticket_detail")
     unassigned = conditional_escape(gettext("Unassigned"))
     satisfaction = conditional_escape(gettext("Satisfaction"))
     out = []
