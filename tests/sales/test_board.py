@@ -289,3 +289,18 @@ def test_it_shows_10000_plus_and_no_sum_on_a_capped_column(client_for, rep, own_
     assert column.capped and column.count == 2 and column.total is None
     html = response.content.decode()
     assert "2+</span>" in html and "Narrow the filters to see the total" in html
+
+
+@pytest.mark.parametrize("who", ["rep", "manager", "admin_user"])
+def test_the_columns_sql_compiled_once_is_each_columns_own(request, pipeline, who):
+    from sales.board import _branch_sql, _stage_sqls, visible_branches
+    from sales.selectors import opportunity_list_for_user
+
+    user = request.getfixturevalue(who)
+    queryset = opportunity_list_for_user(user).filter(amount__gte=5)
+    branches = visible_branches(user)
+    ids = [stage.pk for stage in pipeline.values()]
+    for columns, ordered in ((("id", "expected_close_date"), True), (("amount",), False)):
+        once = _stage_sqls(queryset, ids, branches, columns, 50, ordered)
+        assert once == {pk: _branch_sql(queryset, pk, branches, columns, 50, ordered)
+                        for pk in ids}
