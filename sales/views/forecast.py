@@ -21,6 +21,7 @@ from crm.pagination import PAGE_SIZE, keyset_paginate
 from customers.autocomplete import UserAutocomplete, person_label
 from sales.filters_board import owner_choices, team_choices
 from sales.forecast import add_months, drill_queryset, forecast_build, month_start
+from sales.forecast_ui import cell_texts, cells_html, rows_html
 
 MONTH_RE = re.compile(r"^(\d{4})-(\d{2})$")
 MIN_YEAR, MAX_YEAR = 1900, 9997
@@ -111,14 +112,19 @@ def forecast(request):
         scope["owner"] = str(owner.uuid)
     if team:
         scope["team"] = str(team.uuid)
+    total_query = urlencode({"start": _month(result.start), "months": result.months, **scope})
     _attach_queries(result, scope)
+    texts = cell_texts()
+    for p in (*result.month_rows, *result.quarter_rows):
+        p.cells = cells_html(p.figure, p.query, texts)
     return render(request, "sales/forecast/forecast.html", {
         "form": form,
         "form_errors": form.errors if form.is_bound else {},
         "forecast": result,
         "chart": result.chart(),
-        "total_query": urlencode({"start": _month(result.start), "months": result.months,
-                                  **scope}),
+        "total_cells": cells_html(result.total, total_query, texts),
+        "rep_rows_html": rows_html(result.rep_rows, _("Nobody"), texts),
+        "team_rows_html": rows_html(result.team_rows, _("No team"), texts),
         "currency": settings.CRM_CURRENCY,
         "can_edit_targets": request.user.has_perm("sales.add_salestarget"),
         "nav_active": "forecast",
