@@ -1,8 +1,9 @@
 """Reads of the forecast and of target attainment, set-based: one grouped query per table.
 
-- the open pipeline: ONE query grouped by (expected close month, owner, team), weighted
-  (amount * probability / 100) and plain sums in CRM_CURRENCY, and the count of open
-  opportunities in other currencies (left out of the sums);
+- the open pipeline: ONE query over the pipeline rollup (sales.models.PipelineRollup, kept by
+  the database) grouped by (expected close month, owner, team), weighted (amount *
+  probability / 100) and plain sums in CRM_CURRENCY, and the count of open opportunities in
+  other currencies (left out of the sums);
 - the won amounts: ONE query grouped by (close month, owner, team);
 - the targets: ONE query over the period;
 then rolled up in Python into the month, quarter, rep and team tables (a few dozen rows).
@@ -24,18 +25,21 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import EmptyResultSet
 from django.db import connection
-from django.db.models import Count, DecimalField, ExpressionWrapper, F, Q, QuerySet, Sum, Value
+from django.db.models import Count, DecimalField, ExpressionWrapper, Q, QuerySet, Sum, Value
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
 from accounts.models import Team
 from sales.models import Opportunity, SalesTarget
-from sales.selectors import opportunity_list_for_user, target_list_for_user, visible_branches
+from sales.selectors import (
+    opportunity_list_for_user,
+    pipeline_rollup_for_user,
+    target_list_for_user,
+    visible_branches,
+)
 
 ZERO = Decimal("0")
 MONEY = DecimalField(max_digits=20, decimal_places=4)
-# amount * probability, divided by 100 once per group (not per row): the same exact sum.
-WEIGHTED = ExpressionWrapper(F("amount") * F("probability"), output_field=MONEY)
 HUNDRED = Value(Decimal(100))
 
 
@@ -151,6 +155,27 @@ def _grouped(months: list[tuple[datetime.date, QuerySet]], branches: list[Q] | N
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
+def _open_pipeline(user, start: datetime.date, end: datetime.date, owner_id: int | None,
+                   team_id: int | None) -> list[dict]:
+    """The open pipeline of the months from `start` to `end` by month, owner and team, with
+    the owner's and the team's names: ONE query over the rollup (sales.models.PipelineRollup:
+    a few thousand rows for a year, where the opportunities are hundreds of thousands), the
+    stages open now, what `user` may see."""
+    home = home_currency()
+    rows = (
+        _scope(pipeline_rollup_for_user(user), owner_id, team_id)
+        .filter(stage__is_won=False, stage__is_lost=False, month__gte=start, month__lt=end)
+        .order_by()
+        .values("month", "owner_id", "team_id", *NAMES)
+        # Named apart from the rollup's own columns (an aggregate may not reuse them).
+        .annotate(sum_weighted=ExpressionWrapper(Sum("weighted", filter=home) / HUNDRED,
+                                                 output_field=MONEY),
+                  sum_amount=Sum("amount", filter=home), sum_n=Sum("n", filter=home),
+                  sum_other=Sum("n", filter=~home)))
+    return [{**row, "weighted": row["sum_weighted"], "amount": row["sum_amount"],
+             "n": row["sum_n"], "other": row["sum_other"]} for row in rows]
+
+
 # --- the forecast ------------------------------------------------------------------------------
 @dataclass
 class Figure:
@@ -231,7 +256,8 @@ def _name(first: str | None, last: str | None, email: str | None) -> str:
 def forecast_build(user, *, start: datetime.date, months: int, owner_id: int | None = None,
                    team_id: int | None = None) -> Forecast:
     """The forecast of what `user` may see from the month of `start`, for `months` months.
-    Three queries (pipeline, won, targets), whatever the number of opportunities."""
+    Three queries (pipeline, won, targets), whatever the number of opportunities. The drill-down
+    (drill_queryset) lists the opportunities themselves: the same figures, row by row."""
     start = month_start(start)
     end = add_months(start, months)
     home = home_currency()
@@ -256,20 +282,11 @@ def forecast_build(user, *, start: datetime.date, months: int, owner_id: int | N
         return teams.setdefault(row["team_id"], Row(row["team_id"], row["team__name"] or "",
                                                     row["team__uuid"]))
 
-    # 1. the open pipeline by expected close month, owner and team
-    open_scoped = _scope(open_opportunities(user), owner_id, team_id).order_by()
-    pipeline = _grouped([
-        (p.start, open_scoped.filter(expected_close_date__gte=p.start,
-                                     expected_close_date__lt=p.end)
-         .values("owner_id", "team_id")
-         .annotate(weighted=ExpressionWrapper(Sum(WEIGHTED, filter=home) / HUNDRED,
-                                              output_field=MONEY),
-                   amount=Sum("amount", filter=home),
-                   n=Count("currency", filter=home), other=Count("currency", filter=~home)))
-        for p in month_rows], branches, ("weighted", "amount", "n", "other"))
+    # 1. the open pipeline by expected close month, owner and team (from the rollup)
+    pipeline = _open_pipeline(user, start, end, owner_id, team_id)
     other_open = 0
     for row in pipeline:
-        other_open += row["other"]
+        other_open += row["other"] or 0
         if not row["n"]:
             continue
         weighted, amount = row["weighted"] or ZERO, row["amount"] or ZERO
@@ -335,7 +352,8 @@ def forecast_build(user, *, start: datetime.date, months: int, owner_id: int | N
                        ZERO) if period_targets else None
 
     def ordered(rows: dict) -> list[Row]:
-        return sorted(rows.values(), key=lambda r: (r.key is None, r.label.lower()))
+        # (the id last: two reps of the same name keep one order)
+        return sorted(rows.values(), key=lambda r: (r.key is None, r.label.lower(), r.key or 0))
 
     return Forecast(start=start, months=months, month_rows=month_rows,
                     quarter_rows=sorted(quarters.values(), key=lambda p: p.start),

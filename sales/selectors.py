@@ -15,6 +15,7 @@ from sales.models import (
     Lead,
     Opportunity,
     Order,
+    PipelineRollup,
     PipelineStage,
     Product,
     SalesTarget,
@@ -139,6 +140,13 @@ def opportunity_get_for_user(user, uuid, action: str = "view", *,
                              deleted: bool = False) -> Opportunity:
     opportunity = _get(opportunity_list_for_user(user, deleted=deleted), uuid)
     return _check(user, action, opportunity, "opportunity")
+
+
+def pipeline_rollup_for_user(user) -> QuerySet[PipelineRollup]:
+    """The rollup rows (sales.models.PipelineRollup) of the opportunities `user` may see: the
+    same owner and team filter as opportunity_list_for_user, on the rollup's own owner and
+    team columns. Its sums are of live opportunities, every stage (filter on stage__)."""
+    return _visible(user, PipelineRollup.objects.all(), "opportunity")
 
 
 def stage_list() -> QuerySet[PipelineStage]:

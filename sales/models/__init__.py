@@ -12,6 +12,7 @@ from sales.models.pipeline import (  # noqa: F401
     DevelopmentPlan,
     Opportunity,
     OpportunityStageHistory,
+    PipelineRollup,
     PipelineStage,
     PlanStep,
 )

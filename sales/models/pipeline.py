@@ -139,6 +139,45 @@ class Opportunity(BaseModel):
         return (self.amount * self.probability / Decimal(100)).quantize(Decimal("0.01"))
 
 
+class PipelineRollup(models.Model):
+    """The live opportunities added up by expected close month, owner, team, stage and
+    currency: what the forecast reads instead of the opportunities themselves (a few
+    thousand rows for a year of a million-opportunity pipeline, not hundreds of thousands).
+
+    Kept by the database, like an index: statement triggers on sales_opportunity (migration
+    sales 0008) add each statement's new rows and subtract its old ones, in the statement's
+    transaction, whatever wrote them (services, the admin, imports, COPY). It holds no
+    business rule: which stages are open, and who may see what, are applied when it is read
+    (sales.selectors.pipeline_rollup_for_user). Rows whose count falls to 0 stay, empty.
+    Two transactions changing opportunities of the same key (month, owner, team, stage,
+    currency) wait for each other at the rollup row until the first commits."""
+
+    month = models.DateField()
+    # Plain columns that happen to be joinable: the rollup follows the opportunities (a
+    # deleted user's opportunities lose their owner through their own foreign key). Read
+    # by month range: the key's index is the only one.
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.DO_NOTHING,
+                              db_constraint=False, db_index=False, related_name="+")
+    team = models.ForeignKey("accounts.Team", null=True, on_delete=models.DO_NOTHING,
+                             db_constraint=False, db_index=False, related_name="+")
+    stage = models.ForeignKey(PipelineStage, on_delete=models.DO_NOTHING, db_constraint=False,
+                              db_index=False, related_name="+")
+    currency = models.CharField(max_length=3)
+    n = models.BigIntegerField(default=0)
+    amount = models.DecimalField(max_digits=24, decimal_places=2, default=Decimal("0"))
+    # The sum of amount * probability (divide by 100 for the weighted pipeline).
+    weighted = models.DecimalField(max_digits=26, decimal_places=2, default=Decimal("0"))
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["month", "owner", "team", "stage", "currency"],
+                                    nulls_distinct=False, name="pipeline_rollup_key"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} {self.owner_id}/{self.team_id}/{self.stage_id}: {self.n}"
+
+
 class OpportunityStageHistory(models.Model):
     """One move of an opportunity between stages, and how long it sat in the one it left."""
 
