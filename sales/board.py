@@ -22,7 +22,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.exceptions import EmptyResultSet
 from django.db import connection
-from django.db.models import Q, QuerySet
+from django.db.models import Q, QuerySet, Sum
 from django.db.models.expressions import RawSQL
 from django.template.defaultfilters import floatformat
 from django.urls import reverse
@@ -36,8 +36,9 @@ from django.utils.translation import ngettext
 from crm.pagination import COUNT_CAP
 from crm.prepared import STAND_IN
 from sales import selectors
-from sales.models import Opportunity, PipelineStage
+from sales.models import Opportunity, PipelineRollup, PipelineStage
 from sales.permissions import sales_policy_for
+from sales.selectors import pipeline_rollup_for_user
 
 COLUMN_LIMIT = 50
 CARD_ORDER = ("expected_close_date", "id")
@@ -205,16 +206,62 @@ def board_cards(queryset: QuerySet[Opportunity], stage_ids, limit: int = COLUMN_
                 .order_by("stage_id", *CARD_ORDER))
 
 
-def board_load(user, queryset: QuerySet[Opportunity], stages,
-               limit: int = COLUMN_LIMIT) -> list[Column]:
+def totals_rollup(user, filterset) -> QuerySet[PipelineRollup] | None:
+    """The pipeline rollup rows the columns' totals can be read from: the board unfiltered
+    or filtered by owner and team only (the rollup's own columns), as `user` may see it.
+    None when a search or a close date range is in use (or the filters are invalid): those
+    read the opportunities (board_totals)."""
+    rows = pipeline_rollup_for_user(user)
+    if not filterset.is_bound:
+        return rows
+    if not filterset.is_valid():
+        return None
+    data = filterset.form.cleaned_data
+    if (data.get("q") or "").strip() or data.get("close_after") or data.get("close_before"):
+        return None
+    if data.get("owner"):
+        rows = rows.filter(owner=data["owner"])
+    if data.get("team"):
+        rows = rows.filter(team=data["team"])
+    return rows
+
+
+def rollup_totals(rows: QuerySet[PipelineRollup], stage_ids) -> dict[int, dict]:
+    """board_totals read from the pipeline rollup (sales.models.PipelineRollup): exact
+    counts and sums whatever the number of opportunities (never capped), one query over a
+    few thousand rows."""
+    home = Q(currency=settings.CRM_CURRENCY)
+    grouped = (rows.filter(stage_id__in=list(stage_ids)).order_by().values("stage_id")
+               .annotate(count=Sum("n"), total=Sum("amount", filter=home),
+                         other=Sum("n", filter=~home)))
+    return {row["stage_id"]: {"count": row["count"], "total": row["total"] or Decimal("0"),
+                              "other_currency": row["other"] or 0, "capped": False}
+            for row in grouped if row["count"]}
+
+
+def column_totals(user, filterset, queryset: QuerySet[Opportunity], stage_ids) -> dict:
+    """The columns' totals of the board as filtered: from the rollup when its filters allow
+    (totals_rollup), else from the opportunities, capped (board_totals)."""
+    rows = totals_rollup(user, filterset)
+    if rows is not None:
+        return rollup_totals(rows, stage_ids)
+    return board_totals(queryset, stage_ids, branches=visible_branches(user))
+
+
+def board_load(user, queryset: QuerySet[Opportunity], stages, limit: int = COLUMN_LIMIT, *,
+               filterset=None) -> list[Column]:
     """The columns of the board for `user`: `queryset` is the (filtered) opportunities the
-    user may see, `stages` the active stages. Two queries; each card gets `days_in_stage`
-    and `can_move` (from the policy's cached team reach: no query per card)."""
+    user may see, `stages` the active stages, `filterset` the filters behind `queryset`
+    (given, the totals may come from the rollup: column_totals). Two queries; each card gets
+    `days_in_stage` and `can_move` (from the policy's cached team reach: no query per
+    card)."""
     stages = list(stages)
     ids = [s.pk for s in stages]
     columns = {s.pk: Column(stage=s) for s in stages}
     branches = visible_branches(user)
-    for stage_id, data in board_totals(queryset, ids, branches=branches).items():
+    totals = (board_totals(queryset, ids, branches=branches) if filterset is None
+              else column_totals(user, filterset, queryset, ids))
+    for stage_id, data in totals.items():
         column = columns[stage_id]
         column.count, column.total = data["count"], data["total"]
         column.other_currency = data["other_currency"]

@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from crm.exceptions import ApplicationError, StaleObjectError
-from sales.board import COLUMN_LIMIT, board_load, board_totals, visible_branches
+from sales.board import COLUMN_LIMIT, board_load, column_totals
 from sales.filters_board import BoardFilter
 from sales.pipeline_services import opportunity_move
 from sales.selectors import opportunity_get_for_user, opportunity_list_for_user, stage_list
@@ -33,7 +33,8 @@ def board(request):
         raise PermissionDenied
     filterset, queryset = _filtered(request, request.GET)
     stages = list(stage_list())
-    columns = board_load(request.user, queryset, stages, limit=COLUMN_LIMIT)
+    columns = board_load(request.user, queryset, stages, limit=COLUMN_LIMIT,
+                         filterset=filterset)
     return render(request, "sales/board/board.html", {
         "filter": filterset,
         "filter_errors": filterset.labelled_errors(),
@@ -91,10 +92,9 @@ def board_move(request):
         return _error(_("You may not move this opportunity."), 403)
     except ApplicationError as exc:
         return _error(exc.message, 400)
-    queryset = _filtered(request, request.GET)[1]
+    filterset, queryset = _filtered(request, request.GET)
     stages = list(stage_list())
-    totals = board_totals(queryset, [s.pk for s in stages],
-                          branches=visible_branches(request.user))
+    totals = column_totals(request.user, filterset, queryset, [s.pk for s in stages])
     empty = {"count": 0, "total": 0, "other_currency": 0, "capped": False}
 
     def column(stage):

@@ -282,13 +282,50 @@ def test_it_shows_10000_plus_and_no_sum_on_a_capped_column(client_for, rep, own_
     from sales import board
 
     monkeypatch.setattr(board.board_totals, "__defaults__", (2,))
-    OpportunityFactory.create_batch(3, customer=own_customer, stage=pipeline["Prospecting"])
-    response = client_for(rep).get(BOARD)
+    OpportunityFactory.create_batch(3, customer=own_customer, stage=pipeline["Prospecting"],
+                                    amount=Decimal("10"))
+    # A search reads the opportunities themselves: capped.
+    response = client_for(rep).get(BOARD, {"q": "Deal"})
     column = next(c for c in response.context["columns"]
                   if c.stage == pipeline["Prospecting"])
     assert column.capped and column.count == 2 and column.total is None
     html = response.content.decode()
     assert "2+</span>" in html and "Narrow the filters to see the total" in html
+    # Unfiltered, or by owner or team, the totals come from the rollup: exact, never capped.
+    for query in ({}, {"owner": str(rep.uuid)}, {"team": str(own_customer.team.uuid)}):
+        response = client_for(rep).get(BOARD, query)
+        column = next(c for c in response.context["columns"]
+                      if c.stage == pipeline["Prospecting"])
+        assert (column.capped, column.count, column.total) == (False, 3, Decimal("30")), query
+
+
+@pytest.mark.parametrize("who", ["rep", "manager", "analyst", "outsider", "admin_user"])
+def test_the_rollup_totals_are_the_opportunities_totals(request, who, rep, manager, team,
+                                                        pipeline):
+    from sales.board import board_totals, rollup_totals, totals_rollup, visible_branches
+    from sales.filters_board import BoardFilter
+    from sales.selectors import opportunity_list_for_user
+
+    mine = CustomerFactory(owner=rep, team=team)
+    theirs = CustomerFactory(owner=manager, team=None)
+    for i, (customer, stage) in enumerate([(mine, "Prospecting"), (mine, "Prospecting"),
+                                           (theirs, "Proposal"), (mine, "Won"),
+                                           (theirs, "Prospecting")]):
+        OpportunityFactory(customer=customer, stage=pipeline[stage], amount=Decimal(i * 7 + 1),
+                           currency="USD" if i == 2 else "CNY")
+    user = request.getfixturevalue(who)
+    ids = [stage.pk for stage in pipeline.values()]
+    for data in (None, {"owner": str(rep.uuid)}, {"team": str(team.uuid)},
+                 {"owner": str(manager.uuid), "team": ""}):
+        filterset = BoardFilter(data, queryset=opportunity_list_for_user(user))
+        rows = totals_rollup(user, filterset)
+        assert rows is not None
+        assert rollup_totals(rows, ids) == board_totals(filterset.qs, ids,
+                                                        branches=visible_branches(user))
+    # A search or a date range cannot be read from the rollup.
+    for data in ({"q": "Deal"}, {"close_after": "2030-01-01"}, {"close_before": "bad"}):
+        filterset = BoardFilter(data, queryset=opportunity_list_for_user(user))
+        assert totals_rollup(user, filterset) is None
 
 
 @pytest.mark.parametrize("who", ["rep", "manager", "admin_user"])
