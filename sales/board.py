@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.conf import settings
+from django.contrib.humanize.templatetags.humanize import intcomma
 from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import Q, QuerySet, Sum
@@ -64,6 +65,15 @@ class Column:
     @property
     def more(self) -> int:
         return max(0, self.count - len(self.cards))
+
+    @property
+    def more_text(self) -> str:
+        """The link under the cards: "214,474 more" (grouped: the rollup's counts are
+        exact, whatever their size), or "Thousands more" past the cap."""
+        if self.capped:
+            return _("Thousands more")
+        return ngettext("%(counter)s more", "%(counter)s more", self.more) % {
+            "counter": intcomma(self.more)}
 
     def totals(self) -> dict:
         return {"stage": self.stage.pk, "count": self.count, "capped": self.capped,

@@ -106,7 +106,7 @@ def board_move(request):
                     "total_display": _("Narrow the filters to see the total"),
                     "other_currency": 0}
         return {"stage": stage.pk, "count": data["count"], "capped": False,
-                "count_display": str(data["count"]), "total": str(data["total"]),
+                "count_display": intcomma(data["count"]), "total": str(data["total"]),
                 "total_display": floatformat(data["total"], "2g"),
                 "other_currency": data["other_currency"]}
 

@@ -341,3 +341,20 @@ def test_the_columns_sql_compiled_once_is_each_columns_own(request, pipeline, wh
         once = _stage_sqls(queryset, ids, branches, columns, 50, ordered)
         assert once == {pk: _branch_sql(queryset, pk, branches, columns, 50, ordered)
                         for pk in ids}
+
+
+def test_the_more_link_groups_big_counts_in_both_languages(pipeline):
+    from django.contrib.humanize.templatetags.humanize import intcomma
+    from django.utils import translation
+
+    from sales.board import Column
+
+    column = Column(stage=pipeline["Prospecting"], count=214_524)
+    with translation.override("en"):
+        assert column.more_text == "214,524 more"
+    with translation.override("zh-hans"):
+        # (grouped as the Chinese number format groups, which is not at all)
+        assert column.more_text == f"还有 {intcomma(214_524)} 个" == "还有 214524 个"
+    column.capped = True
+    with translation.override("en"):
+        assert column.more_text == "Thousands more"
