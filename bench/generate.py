@@ -610,7 +610,8 @@ def generate(connection, scale: float = 1.0, seed: int = 42) -> dict:
         for table in ("customers_customer", "customers_contact", "customers_interaction",
                       "core_event", "sales_opportunity", "sales_order", "sales_orderline",
                       "service_ticket", "service_ticketcomment", "sales_lead",
-                      "customers_customertag", "sales_customerpurchasestats"):
+                      "customers_customertag", "sales_customerpurchasestats",
+                      "sales_pipelinerollup"):
             cursor.execute(f'VACUUM (ANALYZE) "{table}"')
     connection.autocommit = False
     loader.timings.append(("vacuum", 0, time.monotonic() - vacuum_started))

@@ -58,6 +58,19 @@ BEAT_SCHEDULE = {
         "schedule": crontab(hour=2, minute=7),
         "options": {"expires": 3600},
     },
+    # Folds the pipeline rollup's appended rows into one per key (sales.pipeline_rollup).
+    "compact-pipeline-rollup": {
+        "task": "sales.compact_pipeline_rollup",
+        "schedule": 600.0,
+        "options": {"expires": 590},
+    },
+    # Rebuilds the pipeline rollup from the opportunities (its triggers keep it current;
+    # this repairs anything written with them off, e.g. a data-only restore).
+    "rebuild-pipeline-rollup": {
+        "task": "sales.rebuild_pipeline_rollup",
+        "schedule": crontab(hour=2, minute=17),
+        "options": {"expires": 3600},
+    },
     # Deletes finished customer exports (file and row) after 7 days.
     "prune-exports": {
         "task": "customers.prune_exports",

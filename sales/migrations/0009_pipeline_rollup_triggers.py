@@ -1,12 +1,12 @@
-"""The pipeline rollup's triggers (sales.models.PipelineRollup), after 0008 has created the
-table and its key (Django adds the key at the end of that migration)."""
+"""The pipeline rollup's triggers (sales.models.PipelineRollup) on the table 0008 created,
+and the rollup of the opportunities already there."""
 
 from django.db import migrations
 
 # The rollup is kept by the database, in the writing statement's transaction (see
-# sales.models.PipelineRollup). Statement triggers with transition tables: one grouped upsert
-# per statement, whatever its size (a COPY of a million opportunities included), its keys
-# taken in order (so two statements lock shared rows in the same order). A statement that
+# sales.models.PipelineRollup). Statement triggers with transition tables: one grouped INSERT
+# per statement, whatever its size (a COPY of a million opportunities included), appended
+# (no lock on the rows already there; sales.pipeline_rollup folds them). A statement that
 # changes nothing the rollup adds up (a rename, a version bump) nets to zero and writes nothing.
 CONTRIBUTION = """
     SELECT {rows}.expected_close_date - (EXTRACT(DAY FROM {rows}.expected_close_date)::int - 1)
@@ -16,18 +16,14 @@ CONTRIBUTION = """
            {sign} * {rows}.amount * {rows}.probability AS weighted
       FROM {rows} WHERE {rows}.deleted_at IS NULL"""
 
-UPSERT = """
-    INSERT INTO sales_pipelinerollup AS r
+APPEND = """
+    INSERT INTO sales_pipelinerollup
            (month, owner_id, team_id, stage_id, currency, n, amount, weighted)
     SELECT d.month, d.owner_id, d.team_id, d.stage_id, d.currency,
            SUM(d.n), SUM(d.amount), SUM(d.weighted)
       FROM ({parts}) AS d
      GROUP BY d.month, d.owner_id, d.team_id, d.stage_id, d.currency
-    HAVING SUM(d.n) <> 0 OR SUM(d.amount) <> 0 OR SUM(d.weighted) <> 0
-     ORDER BY d.month, d.owner_id, d.team_id, d.stage_id, d.currency
-        ON CONFLICT (month, owner_id, team_id, stage_id, currency) DO UPDATE
-       SET n = r.n + EXCLUDED.n, amount = r.amount + EXCLUDED.amount,
-           weighted = r.weighted + EXCLUDED.weighted;"""
+    HAVING SUM(d.n) <> 0 OR SUM(d.amount) <> 0 OR SUM(d.weighted) <> 0;"""
 
 ADDED = CONTRIBUTION.format(rows="new_rows", sign="1")
 REMOVED = CONTRIBUTION.format(rows="old_rows", sign="-1")
@@ -37,11 +33,11 @@ FORWARD = [
     f"""CREATE FUNCTION sales_pipeline_rollup_apply() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   IF TG_OP = 'INSERT' THEN
-    {UPSERT.format(parts=ADDED)}
+    {APPEND.format(parts=ADDED)}
   ELSIF TG_OP = 'DELETE' THEN
-    {UPSERT.format(parts=REMOVED)}
+    {APPEND.format(parts=REMOVED)}
   ELSE
-    {UPSERT.format(parts=ADDED + " UNION ALL " + REMOVED)}
+    {APPEND.format(parts=ADDED + " UNION ALL " + REMOVED)}
   END IF;
   RETURN NULL;
 END $$""",
@@ -62,7 +58,7 @@ END $$""",
     """CREATE TRIGGER sales_pipeline_rollup_truncate AFTER TRUNCATE ON sales_opportunity
   FOR EACH STATEMENT EXECUTE FUNCTION sales_pipeline_rollup_clear()""",
     # What is there already (the triggers' lock keeps writers out until this commits).
-    UPSERT.format(parts=CONTRIBUTION.format(rows="sales_opportunity", sign="1")),
+    APPEND.format(parts=CONTRIBUTION.format(rows="sales_opportunity", sign="1")),
 ]
 
 BACKWARD = [

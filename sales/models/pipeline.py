@@ -96,7 +96,8 @@ class Opportunity(BaseModel):
             # The kanban (per stage, soonest close first) and the forecast (by close month).
             models.Index(fields=["stage", "expected_close_date", "id"], name="opportunity_board",
                          condition=Q(deleted_at__isnull=True)),
-            # The forecast's open pipeline (covering: read from the index alone).
+            # The forecast's drill-down: open deals by expected close date, in order (its
+            # figures come from the pipeline rollup since; the index once covered them).
             models.Index(fields=["expected_close_date", "owner"],
                          include=["team", "stage", "amount", "currency", "probability"],
                          name="opportunity_forecast_cover",
@@ -141,21 +142,30 @@ class Opportunity(BaseModel):
 
 class PipelineRollup(models.Model):
     """The live opportunities added up by expected close month, owner, team, stage and
-    currency: what the forecast reads instead of the opportunities themselves (a few
-    thousand rows for a year of a million-opportunity pipeline, not hundreds of thousands).
+    currency: what the forecast and the kanban's totals read instead of the opportunities
+    themselves (some 47,000 rows for a million opportunities).
 
     Kept by the database, like an index: statement triggers on sales_opportunity (migration
-    sales 0008) add each statement's new rows and subtract its old ones, in the statement's
-    transaction, whatever wrote them (services, the admin, imports, COPY). It holds no
-    business rule: which stages are open, and who may see what, are applied when it is read
-    (sales.selectors.pipeline_rollup_for_user). Rows whose count falls to 0 stay, empty.
-    Two transactions changing opportunities of the same key (month, owner, team, stage,
-    currency) wait for each other at the rollup row until the first commits."""
+    sales 0009), in the writing statement's transaction, whatever wrote (services, the admin,
+    bulk updates, COPY). Each statement appends its changes, grouped by key: its new rows
+    added, its old ones subtracted. Appending takes no lock on existing rows, so two writers
+    never wait for each other (or deadlock) here; a key may have several rows, and readers
+    add them up. sales.pipeline_rollup folds them back into one row per key (every few
+    minutes, and dropping the keys that add up to nothing) and rebuilds the whole from the
+    opportunities nightly, repairing whatever was written with the triggers off (a
+    data-only restore with --disable-triggers, loaddata of a dump that holds these rows).
+
+    This is a deliberate exception to "rollups that Celery refreshes" (ARCHITECTURE): the
+    forecast's figures and its drill-down list must agree the moment an opportunity moves.
+    What the triggers know is what an opportunity contributes (live: deleted_at IS NULL; by
+    the calendar month of its expected close; amount and amount x probability); which
+    stages are open and who may see what apply when it is read
+    (sales.selectors.pipeline_rollup_for_user)."""
 
     month = models.DateField()
     # Plain columns that happen to be joinable: the rollup follows the opportunities (a
-    # deleted user's opportunities lose their owner through their own foreign key). Read
-    # by month range: the key's index is the only one.
+    # deleted user's opportunities lose their owner through their own foreign key). The
+    # key's index is the only one.
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.DO_NOTHING,
                               db_constraint=False, db_index=False, related_name="+")
     team = models.ForeignKey("accounts.Team", null=True, on_delete=models.DO_NOTHING,
@@ -169,9 +179,9 @@ class PipelineRollup(models.Model):
     weighted = models.DecimalField(max_digits=26, decimal_places=2, default=Decimal("0"))
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["month", "owner", "team", "stage", "currency"],
-                                    nulls_distinct=False, name="pipeline_rollup_key"),
+        indexes = [
+            models.Index(fields=["month", "owner", "team", "stage", "currency"],
+                         name="pipeline_rollup_key"),
         ]
 
     def __str__(self) -> str:
