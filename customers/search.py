@@ -16,13 +16,16 @@ from __future__ import annotations
 import re
 
 from django.contrib.postgres.search import TrigramSimilarity, TrigramWordSimilarity
+from django.core.exceptions import EmptyResultSet
 from django.db.models import Q, Value
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Concat, Greatest, Upper
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from crm import search
 from customers.models import Contact, Customer, phone_digits
+from customers.permissions import policy_for
 from customers.selectors import contact_list_for_user, customer_list_for_user
 
 # Below this many characters a LIKE '%..%' pattern holds no trigram, so the GIN index can't
@@ -52,6 +55,30 @@ def candidates(queryset, exact: Q, *fuzzy: Q):
     if len(branches) == 1:
         return branches[0]
     return branches[0].union(*branches[1:], all=True)[:CANDIDATES]
+
+
+def fenced_candidates(queryset, exact: Q, *fuzzy: Q):
+    """candidates() for a user who sees only part of the table: each branch's matches are
+    found whole (a MATERIALIZED CTE is planned for all its rows) and then LIMITed. With the
+    LIMIT inside, the planner bets that a scan of the table in its physical order meets n
+    visible matches early; for a manager's team and a common word it met them after 200,000
+    rows (67 ms), where the trigram index ANDed with the owner and team indexes finds all of
+    them in 11. Someone who sees everything keeps candidates(): the bet pays off there."""
+    parts, params = [], []
+    for q in (exact, *fuzzy):
+        if not q:
+            continue
+        try:
+            sql, branch_params = queryset.filter(q).values("pk").query.sql_with_params()
+        except EmptyResultSet:
+            continue
+        # The ORM's own SQL and parameters, wrapped: nothing of the user's is inlined.
+        parts.append(f"(WITH m AS MATERIALIZED ({sql}) SELECT * FROM m LIMIT %s)")  # noqa: S608
+        params += [*branch_params, CANDIDATES]
+    if not parts:
+        return queryset.none().values("pk")
+    return RawSQL(f"SELECT * FROM ({' UNION ALL '.join(parts)}) AS c LIMIT %s",  # noqa: S608, S611
+                  [*params, CANDIDATES])
 
 
 def _like(column: str, term: str) -> Q:
@@ -87,8 +114,9 @@ def customer_matches(user, query: str):
         .select_related(None).prefetch_related(None)  # the result needs no tags or owner
         .annotate(name_upper=Upper("name"))
     )
+    pick = candidates if policy_for(user).sees_all else fenced_candidates
     return (
-        Customer.objects.filter(pk__in=candidates(visible, exact, _similar("name_upper", upper)))
+        Customer.objects.filter(pk__in=pick(visible, exact, _similar("name_upper", upper)))
         .annotate(name_upper=Upper("name"))
         .annotate(score=Greatest(TrigramSimilarity("name_upper", upper),
                                  TrigramWordSimilarity(upper, "name_upper")))
@@ -131,8 +159,9 @@ def contact_matches(user, query: str):
     visible = contact_list_for_user(user).annotate(first_upper=Upper("first_name"),
                                                    last_upper=Upper("last_name"))
     full_name = Concat("first_upper", Value(" "), "last_upper")
+    pick = candidates if policy_for(user).sees_all else fenced_candidates
     return (
-        Contact.objects.filter(pk__in=candidates(visible, exact, match))
+        Contact.objects.filter(pk__in=pick(visible, exact, match))
         .select_related("customer")
         .annotate(first_upper=Upper("first_name"), last_upper=Upper("last_name"))
         .annotate(score=Greatest(TrigramSimilarity(full_name, upper),

@@ -221,6 +221,37 @@ def test_it_takes_substring_matches_first_and_similar_ones_only_when_those_are_f
     assert names("Acme Robtics") >= {"Acme Robtics", "Acme Robotics One"}
 
 
+@pytest.mark.parametrize("who", ["rep", "manager"])
+@pytest.mark.parametrize("query", ["Robotics", "Acme Robtics", "ro", "info1@customer"])
+def test_a_limited_users_candidates_are_found_whole_then_limited(request, rep, manager,
+                                                                 outsider, team, who, query,
+                                                                 monkeypatch):
+    """Someone who sees part of the table gets fenced_candidates (each branch's matches found
+    whole, then LIMITed, so the planner does not bet on a scan in table order): the same
+    customers and contacts as candidates() finds, a CTE in the plan."""
+    monkeypatch.setattr(customer_search, "CANDIDATES", 3)
+    for i, name in enumerate(("Acme Robotics One", "Acme Robotics Two", "Acme Robtics",
+                              "Robotics Rivals", "Zeta Goods")):
+        customer = CustomerFactory(name=name, owner=rep if i % 2 else manager, team=team,
+                                   email=f"info{i}@customer.example")
+        ContactFactory(customer=customer, first_name="Robin", last_name=f"Otics {i}")
+    CustomerFactory(name="Acme Robotics Hidden", owner=outsider, team=None)
+    user = request.getfixturevalue(who)
+    assert not customer_search.policy_for(user).sees_all
+    for matches in (customer_search.customer_matches, customer_search.contact_matches):
+        fenced = list(matches(user, query))
+        monkeypatch.setattr(customer_search, "fenced_candidates", customer_search.candidates)
+        assert fenced == list(matches(user, query))
+        monkeypatch.undo()
+        monkeypatch.setattr(customer_search, "CANDIDATES", 3)
+        assert len(fenced) <= 3
+    found = [c.name for c in customer_search.customer_matches(user, query)]
+    assert "Acme Robotics Hidden" not in found
+    if query == "Robotics":
+        assert len(found) == 3
+    assert "CTE" in str(customer_search.customer_matches(user, query)[:5].explain())
+
+
 def _seed(rep, team, count):
     import factory
 
