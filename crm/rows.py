@@ -21,6 +21,15 @@ def url_maker(name: str):
     return lambda value: f"{head}{value}{tail}"
 
 
+def optional_url(name: str, **kwargs) -> str:
+    """The URL of `name`, or "" when that page is not wired (yet): a template's
+    `{% url ... as x %}`."""
+    try:
+        return reverse(name, kwargs=kwargs or None)
+    except NoReverseMatch:
+        return ""
+
+
 def optional_url_maker(name: str):
     """url_maker(name), or None when that page is not wired (a template's
     `{% url ... as detail_url %}`, which gives "" then)."""

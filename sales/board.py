@@ -124,14 +124,8 @@ def _stage_sqls(queryset: QuerySet, stage_ids, branches, columns: tuple[str, ...
     if built is None:
         return {}
     sql, params = built
-    slots = [i for i, value in enumerate(params) if value == STAND_IN]
-    result = {}
-    for stage_id in stage_ids:
-        values = list(params)
-        for i in slots:
-            values[i] = stage_id
-        result[stage_id] = (sql, values)
-    return result
+    return {stage_id: (sql, [stage_id if p == STAND_IN else p for p in params])
+            for stage_id in stage_ids}
 
 
 def board_totals(queryset: QuerySet[Opportunity], stage_ids,

@@ -160,7 +160,8 @@ def _open_pipeline(user, start: datetime.date, end: datetime.date, owner_id: int
     """The open pipeline of the months from `start` to `end` by month, owner and team, with
     the owner's and the team's names: ONE query over the rollup (sales.models.PipelineRollup:
     a few thousand rows for a year, where the opportunities are hundreds of thousands), the
-    stages open now, what `user` may see."""
+    stages open now, what `user` may see. Its sums are sum_weighted, sum_amount, sum_n
+    and sum_other."""
     home = home_currency()
     rows = (
         _scope(pipeline_rollup_for_user(user), owner_id, team_id)
@@ -172,8 +173,7 @@ def _open_pipeline(user, start: datetime.date, end: datetime.date, owner_id: int
                                                  output_field=MONEY),
                   sum_amount=Sum("amount", filter=home), sum_n=Sum("n", filter=home),
                   sum_other=Sum("n", filter=~home)))
-    return [{**row, "weighted": row["sum_weighted"], "amount": row["sum_amount"],
-             "n": row["sum_n"], "other": row["sum_other"]} for row in rows]
+    return list(rows)
 
 
 # --- the forecast ------------------------------------------------------------------------------
@@ -286,16 +286,16 @@ def forecast_build(user, *, start: datetime.date, months: int, owner_id: int | N
     pipeline = _open_pipeline(user, start, end, owner_id, team_id)
     other_open = 0
     for row in pipeline:
-        other_open += row["other"] or 0
-        if not row["n"]:
+        other_open += row["sum_other"] or 0
+        if not row["sum_n"]:
             continue
-        weighted, amount = row["weighted"] or ZERO, row["amount"] or ZERO
+        weighted, amount = row["sum_weighted"] or ZERO, row["sum_amount"] or ZERO
         month = _as_date(row["month"])
         for fig in (by_month[month].figure, quarters[quarter_start(month)].figure,
                     rep_row(row).figure, team_row(row).figure, total):
             fig.weighted += weighted
             fig.pipeline += amount
-            fig.count += row["n"]
+            fig.count += row["sum_n"]
 
     # 2. the won amounts by close month, owner and team
     won_scoped = _scope(won_opportunities(user), owner_id, team_id).order_by()

@@ -7,21 +7,14 @@ in the template, were half the page's time."""
 from __future__ import annotations
 
 from django.template.defaultfilters import floatformat
-from django.urls import NoReverseMatch, reverse
 from django.utils.html import conditional_escape, escape
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
+from crm.rows import optional_url
+
 MUTED_ZERO = '<span class="text-body-secondary">0.00</span>'
 MUTED_DASH = '<span class="text-body-secondary">—</span>'
-
-
-def _url(name: str) -> str:
-    """`{% url name as x %}`: "" when the page is not wired."""
-    try:
-        return reverse(name)
-    except NoReverseMatch:
-        return ""
 
 
 def cell_texts() -> dict[str, str]:
@@ -29,8 +22,8 @@ def cell_texts() -> dict[str, str]:
     texts = {key: conditional_escape(text) for key, text in (
         ("weighted", _("Weighted pipeline")), ("open", _("Open")), ("won", _("Won")),
         ("target", _("Target")), ("gap", _("Gap")), ("covered", _("covered")))}
-    texts["drill"] = escape(_url("sales:forecast_drill"))
-    texts["targets"] = escape(_url("sales:target_list"))
+    texts["drill"] = escape(optional_url("sales:forecast_drill"))
+    texts["targets"] = escape(optional_url("sales:target_list"))
     return texts
 
 

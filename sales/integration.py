@@ -15,11 +15,11 @@ from django.contrib.postgres.search import TrigramSimilarity
 from django.db import connection
 from django.db.models import Count, Q, Sum
 from django.db.models.functions import Greatest, Upper
-from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from crm import search
+from crm.rows import optional_url
 from customers.models import phone_digits
 
 PANEL_KEY = "sales.opportunities"
@@ -30,12 +30,8 @@ MIN_PHONE_DIGITS = 3
 PHONE_LIKE = re.compile(r"[0-9 +\-().\/]+")
 
 
-def _url(name: str, **kwargs) -> str:
-    """The URL of a sales page, or "" when that page is not wired (yet)."""
-    try:
-        return reverse(name, kwargs=kwargs or None)
-    except NoReverseMatch:
-        return ""
+# The URL of a page, or "" when that page is not wired (yet).
+_url = optional_url
 
 
 # --- merge ------------------------------------------------------------------------------------

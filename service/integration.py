@@ -12,12 +12,11 @@ from __future__ import annotations
 from django.contrib.postgres.search import TrigramSimilarity
 from django.db.models import Prefetch, Q
 from django.db.models.functions import Greatest, Upper
-from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from crm import search
-from crm.rows import empty_item, optional_url_maker
+from crm.rows import empty_item, optional_url, optional_url_maker
 
 PANEL_KEY = "service.tickets"
 PANEL_LIMIT = 5
@@ -29,12 +28,8 @@ GDPR_KEY = "service"
 SEARCH_KIND = "tickets"
 
 
-def _url(name: str, **kwargs) -> str:
-    """The URL of a service page, or "" when that page is not wired (yet)."""
-    try:
-        return reverse(name, kwargs=kwargs or None)
-    except NoReverseMatch:
-        return ""
+# The URL of a page, or "" when that page is not wired (yet).
+_url = optional_url
 
 
 # --- the 360 panel ----------------------------------------------------------------------------
