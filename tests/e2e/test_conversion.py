@@ -117,6 +117,8 @@ def test_a_rep_converts_leads_without_duplicating_customers(page, phone_page, re
     page.get_by_role("link", name="Opportunities").first.click()
     expect(page.get_by_test_id("opportunity-row")).to_have_count(2)
     expect(page.get_by_test_id("total-amount")).to_contain_text("60,500.00")
+    # htmx (a deferred script) must be listening before the search box is typed into.
+    page.wait_for_load_state("networkidle")
     page.locator("#id_q").fill("retrofit")
     expect(page.get_by_test_id("opportunity-row")).to_have_count(1)
     screenshot(page, "opportunity-list-1280")
