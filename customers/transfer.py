@@ -888,7 +888,9 @@ def apply_batch(job: ImportJob, rows: list[Row], actor, *,
     if changes:
         copy_rows(ImportChange, ["job_id", "customer_id", "action", "before"],
                   ((job.pk, pk, action, before) for pk, action, before in changes))
-    with connection.connection.pipeline():
+    # An error of a pipelined statement is raised when the pipeline ends, outside Django's
+    # cursor: wrapped here, the caller sees Django's exception as for any other statement.
+    with connection.wrap_database_errors, connection.connection.pipeline():
         if new:  # the same ImportChange for each: written by the server from the id array
             with connection.cursor() as cursor:
                 cursor.execute(
@@ -898,6 +900,12 @@ def apply_batch(job: ImportJob, rows: list[Row], actor, *,
                     [job.pk, ImportChange.Action.CREATED, json.dumps({VERSION_AFTER: 1}),
                      _int_array(ids)])
         _record_import_events(job, actor, ids, [pk for pk, _v in changed], now)
+        # The batch's foreign keys (every one in the schema is DEFERRABLE INITIALLY
+        # DEFERRED) are checked here rather than at commit, so PostgreSQL checks them while
+        # `meanwhile` runs; then back to deferred, as the caller's transaction had them.
+        with connection.cursor() as cursor:
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            cursor.execute("SET CONSTRAINTS ALL DEFERRED")
         if meanwhile is not None:
             meanwhile()
     return {"created": len(new), "updated": len(changed),

@@ -6,7 +6,7 @@ and a failure while the statements are in flight all end as they would one step 
 from __future__ import annotations
 
 import pytest
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 
 from crm.models import Event
 from customers import transfer
@@ -114,3 +114,32 @@ def test_meanwhile_runs_once_even_when_a_batch_writes_nothing(manager):
     with transaction.atomic():
         counts = transfer.apply_batch(job, rows, manager, meanwhile=lambda: calls.append(1))
     assert calls == [1] and counts["created"] == 0
+
+
+def test_a_batch_s_foreign_keys_are_checked_in_the_batch_not_at_commit(manager):
+    # apply_batch checks the batch's (deferred) foreign keys inside the pipeline, while the
+    # next batch is read: a dangling reference fails the batch there, before its commit.
+    job, rows = _planned_batch(manager, ["Dangling owner"])
+    rows[0].data["owner_id"] = 10**12
+    with pytest.raises(IntegrityError), transaction.atomic():
+        transfer.apply_batch(job, rows, manager)
+    assert not Customer.objects.filter(name="Dangling owner").exists()
+
+
+def test_after_a_batch_the_foreign_keys_are_deferred_again(manager):
+    job, rows = _planned_batch(manager, ["Good owner"])
+    with transaction.atomic():
+        transfer.apply_batch(job, rows, manager)
+        with connection.cursor() as cursor:
+            # A dangling row is accepted for now (checked at commit, as Django's constraints
+            # are), which shows the transaction is back to deferred checks.
+            with transaction.atomic():
+                cursor.execute(
+                    "INSERT INTO customers_customertag (created_at, customer_id, tag_id) "
+                    "SELECT now(), id, %s FROM customers_customer WHERE name = 'Good owner'",
+                    [10**12])
+                with pytest.raises(IntegrityError):
+                    cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+                transaction.set_rollback(True)
+    assert Customer.objects.filter(name="Good owner").exists()
+
