@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
-
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.core.serializers.json import DjangoJSONEncoder
@@ -12,15 +10,18 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from crm.ids import uuid7
+
 
 class BaseModel(models.Model):
     """Public UUID for URLs, timestamps, and a version column for optimistic locking.
 
-    Integer primary keys stay internal; URLs and APIs use `uuid`. Services bump `version` on
-    every edit and refuse a save whose form carried an older one (crm.services.model_update).
+    Integer primary keys stay internal; URLs and APIs use `uuid` (time-ordered: crm.ids).
+    Services bump `version` on every edit and refuse a save whose form carried an older one
+    (crm.services.model_update).
     """
 
-    uuid = models.UUIDField(_("public id"), default=uuid.uuid4, unique=True, editable=False)
+    uuid = models.UUIDField(_("public id"), default=uuid7, unique=True, editable=False)
     created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False,
                                       db_index=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
@@ -45,7 +46,7 @@ class Event(models.Model):
     not in the database).
     """
 
-    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    uuid = models.UUIDField(default=uuid7, unique=True, editable=False)
     name = models.CharField(_("event"), max_length=100)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,

@@ -17,7 +17,6 @@ import hashlib
 import io
 import itertools
 import json
-import os
 import re
 import zipfile
 from collections.abc import Callable, Iterable, Iterator
@@ -45,6 +44,7 @@ from django.utils.translation import gettext_lazy
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from crm.exceptions import ApplicationError
+from crm.ids import UUID7_SQL, uuid7_strings
 from customers.models import (
     Customer,
     CustomerTag,
@@ -855,7 +855,7 @@ def apply_batch(job: ImportJob, rows: list[Row], actor, *,
             (pk, public_id, now, now, 1,
              json.dumps(data["custom_data"]) if data["custom_data"] else "{}",
              *[data[name] for name in UPDATABLE])
-            for (pk, data), public_id in zip(new, uuid4_strings(len(new)), strict=True)))
+            for (pk, data), public_id in zip(new, uuid7_strings(len(new)), strict=True)))
 
     changes: list[tuple[int, str, str]] = []  # the updated customers' (they differ)
     old_tags: dict[int, list[int]] = {}
@@ -942,20 +942,6 @@ def _update_customers(changed: list[tuple[int, dict]], now) -> None:
         cursor.execute(sql, [now, *arrays])
 
 
-_VARIANT = {c: "89ab"[int(c, 16) & 3] for c in "0123456789abcdef"}
-
-
-def uuid4_strings(count: int) -> list[str]:
-    """`count` random (version 4) UUIDs as text, from one read of os.urandom: what
-    uuid.uuid4() gives, without a UUID object per row."""
-    raw = os.urandom(16 * count).hex()
-    out = []
-    for i in range(0, 32 * count, 32):
-        h = raw[i:i + 32]
-        out.append(f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:]}")
-    return out
-
-
 def _record_import_events(job: ImportJob, actor, created: list[int], updated: list[int],
                           now) -> None:
     """One "customer.imported" business event per customer of the batch (one INSERT ...
@@ -974,15 +960,15 @@ def _record_import_events(job: ImportJob, actor, created: list[int], updated: li
     job_type = ContentType.objects.get_for_model(ImportJob)
     actor_id = actor.pk if getattr(actor, "is_authenticated", False) else None
     payload = {"job": str(job.uuid), "file": job.original_name}
-    # The server makes each row (and its uuid) from the array of customer ids, so Python
-    # builds none of them.
+    # The server makes each row (and its time-ordered uuid, crm.ids) from the array of
+    # customer ids, so Python builds none of them.
     pks = [*created, *updated]
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {connection.ops.quote_name(Event._meta.db_table)} "  # noqa: S608
             '("uuid", "name", "actor_id", "customer_id", "subject_type_id", "subject_id", '
             '"payload", "created_at", "available_at", "attempts", "last_error") '
-            "SELECT gen_random_uuid(), %s, %s, v.id, %s, %s, "
+            f"SELECT {UUID7_SQL}, %s, %s, v.id, %s, %s, "
             "CASE WHEN v.n <= %s THEN %s::jsonb ELSE %s::jsonb END, %s, %s, 0, '' "
             "FROM unnest(%s::bigint[]) WITH ORDINALITY AS v(id, n) ORDER BY v.n",
             ["customer.imported", actor_id, job_type.pk, str(job.pk), len(created),

@@ -411,7 +411,7 @@ def _export_queryset_for(job: ExportJob):
 
 def export_file_name(job: ExportJob) -> str:
     return (f"exports/{job.created_at:%Y/%m}/customers-{job.created_at:%Y%m%d-%H%M}-"
-            f"{job.uuid.hex[:8]}.{job.format}")
+            f"{job.uuid.hex[-8:]}.{job.format}")  # the random end (crm.ids)
 
 
 @contextlib.contextmanager

@@ -80,7 +80,8 @@ def gdpr_export_view(request, uuid, contact_uuid=None):
     customer = _customer(request.user, uuid)
     contact = _contact(customer, contact_uuid) if contact_uuid else None
     data = gdpr_export(actor=request.user, customer=customer, contact=contact)
-    return _download(data, customer.code if contact is None else str(contact.uuid)[:8])
+    return _download(data, customer.code if contact is None
+                     else contact.uuid.hex[-8:])  # the random end (crm.ids)
 
 
 @login_required

@@ -166,14 +166,14 @@ def test_it_writes_new_customers_and_their_traces_by_copy(manager):
     assert customer.email == "copied@x.example" and customer.phone_digits == "8613800001111"
     assert customer.code.startswith("C") and customer.owner == manager
     assert customer.kind == Customer.Kind.COMPANY and customer.status == Customer.Status.ACTIVE
-    assert customer.version == 1 and customer.custom_data == {} and customer.uuid.version == 4
+    assert customer.version == 1 and customer.custom_data == {} and customer.uuid.version == 7
     assert customer.created_at == customer.updated_at and customer.deleted_at is None
     assert sorted(t.name for t in customer.tags.all()) == ["Gold", "vip"]
     change = ImportChange.objects.get(job=job)
     assert change.customer == customer and change.before == {transfer.VERSION_AFTER: 1}
     event = Event.objects.get(name="customer.imported", customer_id=customer.pk)
     assert event.payload == {"job": str(job.uuid), "file": "people.csv", "action": "created"}
-    assert event.dispatched_at is None and event.uuid.version == 4
+    assert event.dispatched_at is None and event.uuid.version == 7
     assert not LogEntry.objects.filter(object_id=customer.pk).exists()  # the event says it
     result = services.import_undo(actor=manager, job=job)
     assert result == {"removed": 1, "restored": 0, "skipped": 0}
