@@ -110,16 +110,24 @@ class ImportMapping(models.Model):
 
 
 class ImportChange(models.Model):
-    """One customer an import created or updated; `before` holds the replaced values."""
+    """One customer an import created or updated; `before` holds the replaced values.
+
+    `job` and `customer` are references without a database constraint, as the event's actor
+    is (crm.models.Event): an import writes one of these rows per customer, and PostgreSQL
+    checks a foreign key row by row, 0.7 s of an import's 9 s per 100,000 rows. Nothing
+    deletes a job, and customers are only soft-deleted; when either is deleted through
+    Django (the admin), Django still deletes these rows (on_delete runs in Django).
+    """
 
     class Action(models.TextChoices):
         CREATED = "created", _("Created")
         UPDATED = "updated", _("Updated")
 
     job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="changes",
+                            db_constraint=False,
                             db_index=False)  # import_change_job starts with it
     customer = models.ForeignKey("customers.Customer", on_delete=models.CASCADE,
-                                 related_name="+")
+                                 related_name="+", db_constraint=False)
     action = models.CharField(max_length=10, choices=Action.choices)
     before = models.JSONField(default=dict, blank=True)
 

@@ -143,3 +143,14 @@ def test_after_a_batch_the_foreign_keys_are_deferred_again(manager):
                 transaction.set_rollback(True)
     assert Customer.objects.filter(name="Good owner").exists()
 
+
+def test_deleting_through_django_still_deletes_the_change_rows(manager):
+    # ImportChange's references carry no database constraint (one check per row was 0.7 s
+    # of every 100,000 imported); Django's own cascade still removes the rows.
+    first = run(configured_job(manager, [row("Cascade 1"), row("Cascade 2")]))
+    second = run(configured_job(manager, [row("Cascade 3")]))
+    Customer.objects.filter(name="Cascade 1").delete()
+    assert list(ImportChange.objects.filter(job=first)
+                .values_list("customer__name", flat=True)) == ["Cascade 2"]
+    ImportJob.objects.filter(pk=second.pk).delete()
+    assert not ImportChange.objects.filter(job_id=second.pk).exists()
