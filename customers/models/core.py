@@ -219,8 +219,8 @@ class Customer(BaseModel):
 
 
 class CustomerTag(models.Model):
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE)
-    tag = models.ForeignKey(Tag, on_delete=models.CASCADE)
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, db_index=False)
+    tag = models.ForeignKey(Tag, on_delete=models.CASCADE, db_index=False)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -351,11 +351,13 @@ class Interaction(BaseModel):
         INTERNAL = "internal", _("Internal")
 
     customer = models.ForeignKey(Customer, verbose_name=_("customer"), on_delete=models.PROTECT,
-                                 related_name="interactions")
+                                 related_name="interactions", db_index=False)
     contact = models.ForeignKey(Contact, verbose_name=_("contact"), null=True, blank=True,
-                                on_delete=models.SET_NULL, related_name="interactions")
+                                on_delete=models.SET_NULL, related_name="interactions",
+                                db_index=False)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("by"), null=True,
-                             blank=True, on_delete=models.SET_NULL, related_name="+")
+                             blank=True, on_delete=models.SET_NULL, related_name="+",
+                             db_index=False)
     kind = models.CharField(_("type"), max_length=10, choices=Kind.choices, default=Kind.CALL)
     direction = models.CharField(_("direction"), max_length=10, choices=Direction.choices,
                                  default=Direction.OUTBOUND)

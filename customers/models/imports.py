@@ -25,7 +25,7 @@ class ImportJob(BaseModel):
         CREATE = "create", _("Create a new customer anyway")
 
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
-                                   related_name="+")
+                                   related_name="+", db_index=False)
     file = models.FileField(_("file"), upload_to="imports/%Y/%m/")
     original_name = models.CharField(_("file name"), max_length=255)
     header_signature = models.CharField(max_length=64, db_index=True)
@@ -75,7 +75,7 @@ class ExportJob(BaseModel):
         XLSX = "xlsx", "XLSX"
 
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
-                                   related_name="+")
+                                   related_name="+", db_index=False)
     format = models.CharField(_("format"), max_length=4, choices=Format.choices,
                               default=Format.CSV)
     # The list's query string (filters, search, sort, selected ids) the export reproduces.

@@ -36,9 +36,10 @@ class Segment(BaseModel):
 class SegmentMember(models.Model):
     """A customer on a static list."""
 
-    segment = models.ForeignKey(Segment, on_delete=models.CASCADE, related_name="members")
+    segment = models.ForeignKey(Segment, on_delete=models.CASCADE, related_name="members",
+                                db_index=False)
     customer = models.ForeignKey("customers.Customer", on_delete=models.CASCADE,
-                                 related_name="+")
+                                 related_name="+", db_index=False)
     added_at = models.DateTimeField(default=timezone.now)
     added_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                                  on_delete=models.SET_NULL, related_name="+")

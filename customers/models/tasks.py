@@ -32,11 +32,12 @@ class Task(BaseModel):
                               default=Status.OPEN)
     done_at = models.DateTimeField(_("done"), null=True, blank=True, editable=False)
     assignee = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("assigned to"),
-                                 on_delete=models.PROTECT, related_name="tasks")
+                                 on_delete=models.PROTECT, related_name="tasks", db_index=False)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
-                                   on_delete=models.SET_NULL, related_name="+")
+                                   on_delete=models.SET_NULL, related_name="+", db_index=False)
     customer = models.ForeignKey("customers.Customer", verbose_name=_("customer"), null=True,
-                                 blank=True, on_delete=models.PROTECT, related_name="tasks")
+                                 blank=True, on_delete=models.PROTECT, related_name="tasks",
+                                 db_index=False)
 
     class Meta:
         verbose_name = _("task")

@@ -67,7 +67,8 @@ class StockMovement(models.Model):
         RECEIPT = "receipt", _("Goods received")
         ADJUSTMENT = "adjustment", _("Stock count adjustment")
 
-    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="movements")
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="movements",
+                                db_index=False)
     quantity = models.IntegerField(_("change"))
     reason = models.CharField(_("reason"), max_length=12, choices=Reason.choices)
     order = models.ForeignKey("sales.Order", null=True, blank=True, on_delete=models.PROTECT,

@@ -78,11 +78,13 @@ class Lead(BaseModel):
         DictionaryEntry, verbose_name=_("source"), null=True, blank=True,
         on_delete=models.PROTECT, related_name="+",
         limit_choices_to={"kind": DictionaryEntry.Kind.SOURCE},
+        db_index=False,
     )
     region = models.ForeignKey(
         DictionaryEntry, verbose_name=_("region"), null=True, blank=True,
         on_delete=models.PROTECT, related_name="+",
         limit_choices_to={"kind": DictionaryEntry.Kind.REGION},
+        db_index=False,
     )
     industry = models.ForeignKey(
         DictionaryEntry, verbose_name=_("industry"), null=True, blank=True,

@@ -30,7 +30,7 @@ class Order(BaseModel):
 
     number = models.CharField(_("order number"), max_length=32, unique=True)
     customer = models.ForeignKey("customers.Customer", verbose_name=_("customer"),
-                                 on_delete=models.PROTECT, related_name="orders")
+                                 on_delete=models.PROTECT, related_name="orders", db_index=False)
     contact = models.ForeignKey("customers.Contact", verbose_name=_("contact"), null=True,
                                 blank=True, on_delete=models.SET_NULL, related_name="+")
     opportunity = models.ForeignKey("sales.Opportunity", verbose_name=_("opportunity"),
@@ -85,9 +85,10 @@ class Order(BaseModel):
 
 
 class OrderLine(models.Model):
-    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines", db_index=False)
     product = models.ForeignKey("sales.Product", verbose_name=_("product"),
-                                on_delete=models.PROTECT, related_name="order_lines")
+                                on_delete=models.PROTECT, related_name="order_lines",
+                                db_index=False)
     description = models.CharField(_("description"), max_length=200, blank=True)
     quantity = models.PositiveIntegerField(_("quantity"), validators=[MinValueValidator(1)])
     unit_price = models.DecimalField(_("unit price"), max_digits=14, decimal_places=2,

@@ -56,7 +56,7 @@ class Opportunity(BaseModel):
                                 blank=True, on_delete=models.SET_NULL, related_name="+")
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("owner"), null=True,
                               blank=True, on_delete=models.SET_NULL,
-                              related_name="opportunities")
+                              related_name="opportunities", db_index=False)
     team = models.ForeignKey("accounts.Team", verbose_name=_("team"), null=True, blank=True,
                              on_delete=models.SET_NULL, related_name="opportunities")
     stage = models.ForeignKey(PipelineStage, verbose_name=_("stage"), on_delete=models.PROTECT,
@@ -192,7 +192,7 @@ class OpportunityStageHistory(models.Model):
     """One move of an opportunity between stages, and how long it sat in the one it left."""
 
     opportunity = models.ForeignKey(Opportunity, on_delete=models.CASCADE,
-                                    related_name="stage_history")
+                                    related_name="stage_history", db_index=False)
     from_stage = models.ForeignKey(PipelineStage, null=True, blank=True,
                                    on_delete=models.PROTECT, related_name="+")
     to_stage = models.ForeignKey(PipelineStage, on_delete=models.PROTECT, related_name="+")
@@ -220,7 +220,7 @@ class DevelopmentPlan(BaseModel):
         FAILED = "failed", _("Failed")
 
     opportunity = models.ForeignKey(Opportunity, verbose_name=_("opportunity"),
-                                    on_delete=models.CASCADE, related_name="plans")
+                                    on_delete=models.CASCADE, related_name="plans", db_index=False)
     title = models.CharField(_("title"), max_length=200)
     goal = models.TextField(_("goal"), blank=True)
     status = models.CharField(_("status"), max_length=10, choices=Status.choices,
@@ -240,7 +240,8 @@ class DevelopmentPlan(BaseModel):
 
 
 class PlanStep(BaseModel):
-    plan = models.ForeignKey(DevelopmentPlan, on_delete=models.CASCADE, related_name="steps")
+    plan = models.ForeignKey(DevelopmentPlan, on_delete=models.CASCADE, related_name="steps",
+                             db_index=False)
     planned_date = models.DateField(_("planned for"))
     action = models.CharField(_("action"), max_length=300)
     result = models.TextField(_("result"), blank=True)
