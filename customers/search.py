@@ -57,6 +57,11 @@ def candidates(queryset, exact: Q, *fuzzy: Q):
     return branches[0].union(*branches[1:], all=True)[:CANDIDATES]
 
 
+def candidates_for(user):
+    """The candidates function for `user`: fenced_candidates unless `user` sees everything."""
+    return candidates if policy_for(user).sees_all else fenced_candidates
+
+
 def fenced_candidates(queryset, exact: Q, *fuzzy: Q):
     """candidates() for a user who sees only part of the table: each branch's matches are
     found whole (a MATERIALIZED CTE is planned for all its rows) and then LIMITed. With the
@@ -114,7 +119,7 @@ def customer_matches(user, query: str):
         .select_related(None).prefetch_related(None)  # the result needs no tags or owner
         .annotate(name_upper=Upper("name"))
     )
-    pick = candidates if policy_for(user).sees_all else fenced_candidates
+    pick = candidates_for(user)
     return (
         Customer.objects.filter(pk__in=pick(visible, exact, _similar("name_upper", upper)))
         .annotate(name_upper=Upper("name"))
@@ -159,7 +164,7 @@ def contact_matches(user, query: str):
     visible = contact_list_for_user(user).annotate(first_upper=Upper("first_name"),
                                                    last_upper=Upper("last_name"))
     full_name = Concat("first_upper", Value(" "), "last_upper")
-    pick = candidates if policy_for(user).sees_all else fenced_candidates
+    pick = candidates_for(user)
     return (
         Contact.objects.filter(pk__in=pick(visible, exact, match))
         .select_related("customer")

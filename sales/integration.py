@@ -30,10 +30,6 @@ MIN_PHONE_DIGITS = 3
 PHONE_LIKE = re.compile(r"[0-9 +\-().\/]+")
 
 
-# The URL of a page, or "" when that page is not wired (yet).
-_url = optional_url
-
-
 # --- merge ------------------------------------------------------------------------------------
 PURCHASE_STATS_SQL = """
 INSERT INTO {stats} (customer_id, first_order_at, last_order_at, order_count, total_spent,
@@ -238,7 +234,7 @@ def _leads_for(user, query: str, limit: int) -> list[search.SearchResult]:
         title=lead.full_name or lead.company,
         subtitle=" · ".join(p for p in (lead.company, lead.email, lead.get_status_display())
                             if p),
-        url=_url("sales:lead_detail", uuid=lead.uuid), kind="leads") for lead in rows]
+        url=optional_url("sales:lead_detail", uuid=lead.uuid), kind="leads") for lead in rows]
 
 
 def _opportunities_for(user, query: str, limit: int) -> list[search.SearchResult]:
@@ -254,7 +250,8 @@ def _opportunities_for(user, query: str, limit: int) -> list[search.SearchResult
     return [search.SearchResult(
         title=o.name,
         subtitle=" · ".join((o.customer.name, o.stage.name, f"{o.amount:,.2f} {o.currency}")),
-        url=_url("sales:opportunity_detail", uuid=o.uuid), kind="opportunities") for o in rows]
+        url=optional_url("sales:opportunity_detail", uuid=o.uuid), kind="opportunities")
+        for o in rows]
 
 
 def _orders_for(user, query: str, limit: int) -> list[search.SearchResult]:
@@ -271,7 +268,7 @@ def _orders_for(user, query: str, limit: int) -> list[search.SearchResult]:
         title=o.number,
         subtitle=" · ".join((o.customer.name, o.get_status_display(),
                              f"{o.total:,.2f} {o.currency}")),
-        url=_url("sales:order_detail", uuid=o.uuid), kind="orders") for o in rows]
+        url=optional_url("sales:order_detail", uuid=o.uuid), kind="orders") for o in rows]
 
 
 def _products_for(user, query: str, limit: int) -> list[search.SearchResult]:
@@ -292,7 +289,7 @@ def _products_for(user, query: str, limit: int) -> list[search.SearchResult]:
         title=p.name,
         subtitle=" · ".join((p.sku, f"{p.price:,.2f} {p.currency}",
                              str(_("%(count)s in stock") % {"count": p.stock_quantity}))),
-        url=_url("sales:product_detail", uuid=p.uuid), kind="products") for p in rows]
+        url=optional_url("sales:product_detail", uuid=p.uuid), kind="products") for p in rows]
 
 
 # --- the 360 panel ----------------------------------------------------------------------------
@@ -347,7 +344,7 @@ def opportunity_panel_context(customer, user) -> dict:
         won_amount=Sum("amount", filter=Q(stage__is_won=True)),
     )
     can_add = user.has_perm("sales.add_opportunity")
-    create_url = _url("sales:opportunity_create") if can_add else ""
+    create_url = optional_url("sales:opportunity_create") if can_add else ""
     today = timezone.localdate()
     return {
         "opportunities": open_ones[:PANEL_LIMIT],
@@ -359,7 +356,7 @@ def opportunity_panel_context(customer, user) -> dict:
         "won_amount": figures["won_amount"] or Decimal("0"),
         "today": today,
         "create_url": f"{create_url}?customer={customer.uuid}" if create_url else "",
-        "list_url": _url("sales:opportunity_list"),
+        "list_url": optional_url("sales:opportunity_list"),
     }
 
 

@@ -28,10 +28,6 @@ GDPR_KEY = "service"
 SEARCH_KIND = "tickets"
 
 
-# The URL of a page, or "" when that page is not wired (yet).
-_url = optional_url
-
-
 # --- the 360 panel ----------------------------------------------------------------------------
 # The badge of each ticket status (service/tickets/_status_badge.html; any other: dark).
 TICKET_BADGES = {"new": "text-bg-primary", "assigned": "text-bg-info",
@@ -98,11 +94,12 @@ def service_panel_context(customer, user) -> dict:
         feedback = list(feedback_list_for_user(user).filter(customer=customer)
                         .select_related(None).order_by("-created_at", "-id")
                         [:PANEL_FEEDBACK_LIMIT])
-    create_url = _url("service:ticket_create") if user.has_perm("service.add_ticket") else ""
-    feedback_url = _url("service:feedback_create") \
+    create_url = optional_url("service:ticket_create") \
+        if user.has_perm("service.add_ticket") else ""
+    feedback_url = optional_url("service:feedback_create") \
         if user.has_perm("service.add_feedback") else ""
-    list_url = _url("service:ticket_list")
-    customer_url = _url("customers:detail", uuid=customer.uuid)
+    list_url = optional_url("service:ticket_list")
+    customer_url = optional_url("customers:detail", uuid=customer.uuid)
     return {
         "service_figures": figures,
         "tickets": tickets,
@@ -113,7 +110,7 @@ def service_panel_context(customer, user) -> dict:
         "create_url": f"{create_url}?customer={customer.uuid}" if create_url else "",
         "feedback_url": (f"{feedback_url}?customer={customer.uuid}&next={customer_url}"
                          if feedback_url else ""),
-        "feedback_list_url": (f"{_url('service:feedback_list')}?customer={customer.uuid}"
+        "feedback_list_url": (f"{optional_url('service:feedback_list')}?customer={customer.uuid}"
                               if user.has_perm("service.view_feedback") else ""),
         "list_url": f"{list_url}?customer={customer.uuid}" if list_url else "",
     }
@@ -444,7 +441,7 @@ def _tickets_for(user, query: str, limit: int) -> list[search.SearchResult]:
         title=f"{t.number} {t.subject}",
         subtitle=" · ".join(p for p in (t.customer.name if t.customer_id else "",
                                         str(t.get_status_display()), t.requester_email) if p),
-        url=_url("service:ticket_detail", uuid=t.uuid), kind=SEARCH_KIND) for t in rows]
+        url=optional_url("service:ticket_detail", uuid=t.uuid), kind=SEARCH_KIND) for t in rows]
 
 
 # --- registration -----------------------------------------------------------------------------
